@@ -1,0 +1,40 @@
+"""debusine: build, test, sign and publish Debian packages on a network of workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+
+from debusine.config import apply_environment
+
+__version__ = "0.1.0"
+
+
+def configure(settings: dict[str, Any]) -> Configurator:
+    """The configured application, before it is made into a WSGI app.
+
+    The include order matters: transaction handling (pyramid_retry, then
+    pyramid_tm) comes before the database, so that `request.db` joins the
+    request's transaction; the domain comes before the views that use it.
+    """
+    config = Configurator(settings=apply_environment(settings))
+    config.include("pyramid_jinja2")
+    config.add_jinja2_renderer(".jinja2")
+    config.add_jinja2_search_path("debusine:templates", name=".jinja2")
+    config.include("pyramid_retry")
+    config.include("pyramid_tm")
+    config.include(".db")
+    config.include(".security")
+    config.include(".routes")
+    config.add_static_view("static", "debusine:static", cache_max_age=3600)
+    config.scan(".views")
+    return config
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Router:
+    """The WSGI application factory named in the ini files."""
+    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    return configure(settings).make_wsgi_app()

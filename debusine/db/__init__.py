@@ -1,0 +1,42 @@
+"""Database wiring: one engine per process, one session per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from debusine.db.session import (
+    engine_from_settings,
+    session_factory,
+    transactional_session,
+)
+
+
+def _request_db(request: Request) -> Session:
+    # Tests swap the session in with the `debusine.db_session` setting.
+    override = request.registry.settings.get("debusine.db_session")
+    if override is not None:
+        session: Session = override
+        return session
+    factory = request.registry["debusine.db_session_factory"]
+    session = transactional_session(factory, request.tm)
+    request.add_finished_callback(lambda _: session.close())
+    return session
+
+
+def includeme(config: Configurator) -> None:
+    settings: dict[str, Any] = config.get_settings()
+    if settings.get("debusine.db_session") is None:
+        engine = engine_from_settings(settings)
+        config.registry["debusine.db_engine"] = engine
+        config.registry["debusine.db_session_factory"] = session_factory(engine)
+    config.add_request_method(_request_db, "db", reify=True)
+    # A unique-constraint race between two identical requests (a double
+    # submit) is worth one more try: the second one then sees the first's row.
+    from pyramid_retry import mark_error_retryable
+
+    mark_error_retryable(IntegrityError)

@@ -1,0 +1,53 @@
+"""Declarative base shared by every model: naming conventions and type map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import DateTime, Interval, MetaData, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Every index and constraint gets a predictable name, so that migrations can
+# refer to them and `alembic check` compares like with like.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+JSONDict = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    """Base class of every debusine model."""
+
+    metadata = metadata
+    type_annotation_map = {
+        JSONDict: JSONB(),
+        dt.datetime: DateTime(timezone=True),
+        dt.timedelta: Interval(),
+    }
+
+    def __repr__(self) -> str:
+        names = [c.key for c in self.__mapper__.primary_key]
+        values = ", ".join(f"{n}={getattr(self, n, None)!r}" for n in names)
+        label = getattr(self, "name", None)
+        extra = f" name={label!r}" if isinstance(label, str) else ""
+        return f"<{type(self).__name__} {values}{extra}>"
+
+
+def created_at_column() -> Mapped[dt.datetime]:
+    """A `created_at` column filled in by PostgreSQL."""
+    return mapped_column(server_default=func.now())
+
+
+def enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    """Store enums by value (what users and the wire protocol see)."""
+    return [str(member.value) for member in enum_class]

@@ -1,0 +1,1 @@
+"""Views: the JSON API under /api/ and the htmx pages."""

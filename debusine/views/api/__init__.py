@@ -1,0 +1,1 @@
+"""The JSON API, wire-compatible with the Debusine client protocol."""

@@ -1,0 +1,46 @@
+"""RFC 7807 problem responses, as the Debusine client expects them.
+
+The client recognises an error body only when the Content-Type is exactly
+`application/problem+json`, with no charset parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyramid.httpexceptions import HTTPException
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(
+    status: int, title: str, detail: str | None = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {"title": title}
+    if detail is not None:
+        body["detail"] = detail
+    body.update(extra)
+    response = Response(status=status, body=json.dumps(body).encode())
+    # Set the header directly: WebOb would append "; charset=UTF-8".
+    response.headers["Content-Type"] = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+@notfound_view_config(path_info=r"^/api/")
+def api_not_found(request: Request) -> Response:
+    return problem_response(404, "Not found", f"No API endpoint at {request.path}")
+
+
+@exception_view_config(HTTPException, path_info=r"^/api/")
+def api_http_exception(exc: HTTPException, request: Request) -> Response:
+    if exc.code is not None and exc.code < 400:
+        return exc
+    return problem_response(exc.code or 500, exc.title, exc.detail or exc.explanation)
