@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyramid.authorization import Allowed, Denied
+from pyramid.security import Allowed, Denied
 from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy import select
