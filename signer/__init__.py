@@ -1,0 +1,1 @@
+"""debusine-signer: the signing worker daemon and its key store."""

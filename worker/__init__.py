@@ -1,0 +1,1 @@
+"""debusine-worker: the external worker daemon, its executors and worker tasks."""

@@ -1,0 +1,1 @@
+"""The `debusine` command-line client (speaks the JSON API)."""

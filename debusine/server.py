@@ -1,0 +1,84 @@
+"""`debusine-server`: serve the application described by an ini file.
+
+Like `pserve`, but it can override the listening address from the command
+line, and it turns SIGTERM into a clean exit so that an embedded PostgreSQL
+started by the application is stopped with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import argcomplete
+import plaster
+import waitress
+
+log = logging.getLogger("debusine.server")
+
+DEFAULT_CONFIG = "development.ini"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="debusine-server",
+        description=(
+            "Serve the debusine web application and JSON API. Settings come from "
+            "the ini file's [app:main] section and DEBUSINE_* environment "
+            "variables; with no sqlalchemy.url, an embedded PostgreSQL is started "
+            "under debusine.data_dir and stopped on exit."
+        ),
+        epilog="example: debusine-server production.ini --listen 0.0.0.0:6543",
+    )
+    parser.add_argument(
+        "config",
+        nargs="?",
+        default=os.environ.get("DEBUSINE_CONFIG", DEFAULT_CONFIG),
+        help="the ini file (default: $DEBUSINE_CONFIG or %(default)s)",
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="address to listen on, instead of the ini file's [server:main] listen",
+    )
+    return parser
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
+    config = Path(args.config)
+    if not config.is_file():
+        print(f"debusine-server: error: no such ini file: {config}", file=sys.stderr)
+        return 3
+    uri = str(config.resolve())
+    plaster.setup_logging(uri)
+    signal.signal(signal.SIGTERM, _terminate)
+    loader = plaster.get_loader(uri, protocols=["wsgi"])
+    app = loader.get_wsgi_app("main")
+    server_settings: dict[str, Any] = dict(loader.get_settings("server:main"))
+    server_settings.pop("use", None)
+    if args.listen:
+        server_settings.pop("host", None)
+        server_settings.pop("port", None)
+        server_settings["listen"] = args.listen
+    log.info("debusine-server serving %s", server_settings.get("listen", "0.0.0.0:8080"))
+    try:
+        waitress.serve(app, **server_settings)
+    except (KeyboardInterrupt, SystemExit):
+        log.info("debusine-server stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
