@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
-from pyramid.config import Configurator
-from pyramid.router import Router
-
-from debusine.config import apply_environment
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.router import Router
 
 __version__ = "0.1.0"
+
+# Pyramid 2.1 and PasteDeploy still import pkg_resources, which warns on
+# every start of every command; the warning is not ours to act on.
+warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+warnings.filterwarnings(
+    "ignore", "Deprecated call to `pkg_resources", DeprecationWarning
+)
 
 
 def configure(settings: dict[str, Any]) -> Configurator:
@@ -18,7 +25,13 @@ def configure(settings: dict[str, Any]) -> Configurator:
     The include order matters: transaction handling (pyramid_retry, then
     pyramid_tm) comes before the database, so that `request.db` joins the
     request's transaction; the domain comes before the views that use it.
+    Pyramid is imported here, not at module level, so that the `debusine`
+    client and the workers can import this package without the server stack.
     """
+    from pyramid.config import Configurator
+
+    from debusine.config import apply_environment
+
     config = Configurator(settings=apply_environment(settings))
     config.include("pyramid_jinja2")
     config.add_jinja2_renderer(".jinja2")

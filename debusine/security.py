@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pyramid.security import Allowed, Denied
 from pyramid.config import Configurator
 from pyramid.request import Request
+from pyramid.security import Allowed, Denied
 from sqlalchemy import select
 
 from debusine.models import Token, User, Worker
 from debusine.models.auth import hash_token_key
 
-TOKEN_HEADER = "Token"
+TOKEN_HEADER = "Token"  # noqa: S105 - a header name, not a secret
 # last_seen_at is written at most this often per token, to spare the database.
 LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 

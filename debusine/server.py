@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         server_settings.pop("host", None)
         server_settings.pop("port", None)
         server_settings["listen"] = args.listen
-    log.info("debusine-server serving %s", server_settings.get("listen", "0.0.0.0:8080"))
+    log.info(
+        "debusine-server serving %s", server_settings.get("listen", "0.0.0.0:8080")
+    )
     try:
         waitress.serve(app, **server_settings)
     except (KeyboardInterrupt, SystemExit):

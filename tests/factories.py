@@ -15,7 +15,7 @@ _session: Session | None = None
 
 
 def bind(session: Session | None) -> None:
-    global _session  # noqa: PLW0603 - the factories' one shared session
+    global _session  # the factories' one shared session
     _session = session
 
 

@@ -36,8 +36,11 @@ class Base(DeclarativeBase):
     }
 
     def __repr__(self) -> str:
-        names = [c.key for c in self.__mapper__.primary_key]
-        values = ", ".join(f"{n}={getattr(self, n, None)!r}" for n in names)
+        keys = [
+            self.__mapper__.get_property_by_column(c).key
+            for c in self.__mapper__.primary_key
+        ]
+        values = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in keys)
         label = getattr(self, "name", None)
         extra = f" name={label!r}" if isinstance(label, str) else ""
         return f"<{type(self).__name__} {values}{extra}>"

@@ -8,6 +8,7 @@ that started it exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -51,10 +52,9 @@ def start_server(pgdata: Path) -> Any:
 def _stop_on_sigterm() -> None:
     """Turn SIGTERM into a normal exit so the server's atexit hook stops it."""
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        try:
+        # Outside the main thread signals cannot be set: leave them alone.
+        with contextlib.suppress(ValueError):
             signal.signal(signal.SIGTERM, _exit_on_signal)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
