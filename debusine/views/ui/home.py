@@ -19,7 +19,5 @@ def home(request: Request) -> dict[str, Any]:
         .where(Workspace.scope_id == Scope.id, Workspace.public)
         .scalar_subquery()
     )
-    scopes = db.execute(
-        select(Scope, workspace_count).order_by(Scope.name)
-    ).all()
+    scopes = db.execute(select(Scope, workspace_count).order_by(Scope.name)).all()
     return {"scopes": [(scope, count) for scope, count in scopes]}
