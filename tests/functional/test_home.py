@@ -70,3 +70,19 @@ def test_unknown_api_route_is_problem_json(webapp: webtest.TestApp) -> None:
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json["title"] == "Not found"
     assert "/api/1.0/nothing-here/" in response.json["detail"]
+
+
+def test_api_bug_is_a_problem_json_500(app_settings: dict[str, object]) -> None:
+    from debusine import configure
+
+    def broken(request: object) -> None:
+        raise RuntimeError("a bug")
+
+    config = configure(dict(app_settings))
+    config.add_route("test.broken", "/api/1.0/broken/")
+    config.add_view(broken, route_name="test.broken")
+    app = webtest.TestApp(config.make_wsgi_app())
+    response = app.get("/api/1.0/broken/", status=500)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["title"] == "Internal server error"
+    assert "a bug" not in response.text

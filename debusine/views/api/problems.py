@@ -7,6 +7,7 @@ The client recognises an error body only when the Content-Type is exactly
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from pyramid.httpexceptions import HTTPException
@@ -15,6 +16,8 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 def problem_response(
@@ -30,10 +33,6 @@ def problem_response(
     return response
 
 
-def _is_api(request: Request) -> bool:
-    return request.path.startswith("/api/")
-
-
 @notfound_view_config(path_info=r"^/api/")
 def api_not_found(request: Request) -> Response:
     return problem_response(404, "Not found", f"No API endpoint at {request.path}")
@@ -44,3 +43,15 @@ def api_http_exception(exc: HTTPException, request: Request) -> Response:
     if exc.code is not None and exc.code < 400:
         return exc
     return problem_response(exc.code or 500, exc.title, exc.detail or exc.explanation)
+
+
+@exception_view_config(Exception, path_info=r"^/api/")
+def api_server_error(exc: Exception, request: Request) -> Response:
+    # A bug, not bad input: log it in full, tell the client only that it
+    # happened and where to look.
+    log.exception("Unhandled error in %s %s", request.method, request.path)
+    return problem_response(
+        500,
+        "Internal server error",
+        "The server failed to handle this request; the error is in its log.",
+    )
