@@ -144,5 +144,35 @@ class FileStoreFactory(BaseFactory):
     backend = models.FileStoreBackend.MEMORY
 
 
+class SigningKeyAssetFactory(BaseFactory):
+    """A `debusine:signing-key` asset (the key itself lives in the signer)."""
+
+    class Meta:
+        model = models.Asset
+
+    category = models.AssetCategory.SIGNING_KEY
+    # Asset has no `workspace` relationship: pass `workspace_id`.
+    workspace_id = factory.LazyFunction(lambda: WorkspaceFactory().id)
+    data = factory.Sequence(
+        lambda n: {"purpose": "openpgp", "fingerprint": f"{n:040X}", "public_key": ""}
+    )
+
+
+class CloudAccountAssetFactory(BaseFactory):
+    class Meta:
+        model = models.Asset
+
+    category = models.AssetCategory.CLOUD_PROVIDER_ACCOUNT
+    data = factory.Sequence(lambda n: {"provider_type": "dummy", "name": f"cloud{n}"})
+
+
+class WorkerPoolFactory(BaseFactory):
+    class Meta:
+        model = models.WorkerPool
+
+    name = factory.Sequence(lambda n: f"pool{n}")
+    provider_account_id = factory.LazyFunction(lambda: CloudAccountAssetFactory().id)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

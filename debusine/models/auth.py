@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -60,13 +60,25 @@ class User(Base):
     memberships: Mapped[list[GroupMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
-    tokens: Mapped[list[Token]] = relationship(back_populates="user")
+    # A user's tokens go with the user (the foreign key cascades too): left
+    # behind without a user they would look like worker tokens.
+    tokens: Mapped[list[Token]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
-    @validates("username")
-    def _validate_username(self, key: str, value: str) -> str:
-        if self.is_system or value == SYSTEM_USER_NAME:
-            return value
-        return validate_name("user", value, max_length=150)
+    def __init__(self, **kwargs: Any) -> None:
+        # is_system first: the rule for the username depends on it.
+        super().__init__(is_system=kwargs.pop("is_system", False), **kwargs)
+
+    @validates("username", "is_system")
+    def _validate_username(self, key: str, value: Any) -> Any:
+        # Only system users (such as `_system`) are exempt from the name rule,
+        # as in the `username_valid` CHECK constraint.
+        username = value if key == "username" else self.username
+        is_system = value if key == "is_system" else self.is_system
+        if not is_system and username is not None:
+            validate_name("user", username, max_length=150)
+        return value
 
 
 class Identity(Base):

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 SINGLETON_COLLECTION_CATEGORIES = frozenset(
     {"debian:archive", "debian:package-build-logs", "debusine:task-history"}
 )
+# For the CHECK constraint on collection names: changing the set of singleton
+# categories needs a migration.
+_SINGLETONS_SQL = ", ".join(f"'{c}'" for c in sorted(SINGLETON_COLLECTION_CATEGORIES))
 
 
 class RetainsArtifacts(enum.StrEnum):
@@ -47,7 +50,12 @@ class Collection(Base):
     __tablename__ = "collection"
     __table_args__ = (
         UniqueConstraint("workspace_id", "category", "name"),
-        CheckConstraint(f"name ~ '{NAME_PATTERN}' OR name = '_'", name="name_valid"),
+        # Singleton categories are named `_`; other names follow the usual rule.
+        CheckConstraint(
+            f"(category IN ({_SINGLETONS_SQL}) AND name = '_')"
+            f" OR (category NOT IN ({_SINGLETONS_SQL}) AND name ~ '{NAME_PATTERN}')",
+            name="name_valid",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,8 +45,14 @@ class Scope(Base):
     icon: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[dt.datetime] = created_at_column()
 
-    workspaces: Mapped[list[Workspace]] = relationship(back_populates="scope")
-    groups: Mapped[list[Group]] = relationship(back_populates="scope")
+    # A scope with workspaces cannot be deleted: leave it to the database's
+    # RESTRICT rather than have the ORM try to orphan the workspaces.
+    workspaces: Mapped[list[Workspace]] = relationship(
+        back_populates="scope", passive_deletes="all"
+    )
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="scope", cascade="all, delete-orphan", passive_deletes=True
+    )
     roles: Mapped[list[ScopeRole]] = relationship(
         back_populates="scope", cascade="all, delete-orphan"
     )

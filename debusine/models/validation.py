@@ -40,7 +40,9 @@ def validate_name(
     kind: str, name: str, reserved: Iterable[str] = (), max_length: int = NAME_MAX_LENGTH
 ) -> str:
     """Return `name` if it is a valid `kind` name, else raise InvalidName."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    # fullmatch: `$` alone would also accept a trailing newline, which
+    # PostgreSQL's `~` refuses.
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidName(
             f"invalid {kind} name {name!r}: it must start with a letter and contain "
             "only letters, digits and + . _ -"

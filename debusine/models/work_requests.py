@@ -202,8 +202,13 @@ class WorkRequest(Base):
     parent: Mapped[WorkRequest | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], back_populates="children"
     )
+    # Deleting a workflow deletes its children (the foreign key cascades too),
+    # rather than turning them into root work requests.
     children: Mapped[list[WorkRequest]] = relationship(
-        foreign_keys=[parent_id], back_populates="parent"
+        foreign_keys=[parent_id],
+        back_populates="parent",
+        cascade="save-update, merge, delete",
+        passive_deletes=True,
     )
     supersedes: Mapped[WorkRequest | None] = relationship(
         remote_side=[id], foreign_keys=[supersedes_id]

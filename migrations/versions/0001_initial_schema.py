@@ -462,7 +462,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "name ~ '^[A-Za-z][A-Za-z0-9+._-]*$' OR name = '_'",
+            "(category IN ('debian:archive', 'debian:package-build-logs',"
+            " 'debusine:task-history') AND name = '_')"
+            " OR (category NOT IN ('debian:archive', 'debian:package-build-logs',"
+            " 'debusine:task-history') AND name ~ '^[A-Za-z][A-Za-z0-9+._-]*$')",
             name=op.f("ck_collection_name_valid"),
         ),
         sa.ForeignKeyConstraint(
