@@ -29,8 +29,9 @@ def server_url() -> URL:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: URL, worker_id: str) -> Iterator[str]:
-    name = f"debusine_test_{worker_id}"
+def database_url(server_url: URL, worker_id: str, testrun_uid: str) -> Iterator[str]:
+    # Named by run too: two runs on one server must not drop each other's.
+    name = f"debusine_test_{testrun_uid[:8]}_{worker_id}"
     url = create_database(server_url, name)
     rendered = url.render_as_string(hide_password=False)
     upgrade(alembic_config(database_url=rendered))
@@ -64,9 +65,11 @@ def db_session(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture
-def scratch_database(server_url: URL, worker_id: str) -> Iterator[str]:
+def scratch_database(
+    server_url: URL, worker_id: str, testrun_uid: str
+) -> Iterator[str]:
     """A fresh migrated database for code that must really commit (subprocesses)."""
-    name = f"debusine_scratch_{worker_id}"
+    name = f"debusine_scratch_{testrun_uid[:8]}_{worker_id}"
     url = create_database(server_url, name).render_as_string(hide_password=False)
     upgrade(alembic_config(database_url=url))
     yield url

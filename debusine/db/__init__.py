@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyramid.config import Configurator
-from pyramid.request import Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +12,12 @@ from debusine.db.session import (
     session_factory,
     transactional_session,
 )
+
+if TYPE_CHECKING:
+    # Only the web application needs Pyramid; the admin CLI imports this
+    # package too and should not pay for it.
+    from pyramid.config import Configurator
+    from pyramid.request import Request
 
 
 def _request_db(request: Request) -> Session:
@@ -29,6 +33,8 @@ def _request_db(request: Request) -> Session:
 
 
 def includeme(config: Configurator) -> None:
+    from pyramid_retry import mark_error_retryable
+
     settings: dict[str, Any] = config.get_settings()
     if settings.get("debusine.db_session") is None:
         engine = engine_from_settings(settings)
@@ -37,6 +43,4 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(_request_db, "db", reify=True)
     # A unique-constraint race between two identical requests (a double
     # submit) is worth one more try: the second one then sees the first's row.
-    from pyramid_retry import mark_error_retryable
-
     mark_error_retryable(IntegrityError)

@@ -120,8 +120,14 @@ class ArtifactRelation(Base):
         ForeignKey("artifact.id", ondelete="CASCADE"), index=True
     )
     type: Mapped[ArtifactRelationType] = mapped_column(
-        Enum(ArtifactRelationType, name="artifact_relation_type", native_enum=False,
-             length=32, values_callable=enum_values, create_constraint=True)
+        Enum(
+            ArtifactRelationType,
+            name="artifact_relation_type",
+            native_enum=False,
+            length=32,
+            values_callable=enum_values,
+            create_constraint=True,
+        )
     )
 
     artifact: Mapped[Artifact] = relationship(foreign_keys=[artifact_id])

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
-    String,
     UniqueConstraint,
     text,
 )
@@ -33,8 +32,14 @@ class AssetUsageRoles(enum.StrEnum):
 
 
 def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(enum_class, name=name, native_enum=False, length=64,
-                values_callable=enum_values, create_constraint=True)
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        length=64,
+        values_callable=enum_values,
+        create_constraint=True,
+    )
 
 
 class Asset(Base):
@@ -60,7 +65,9 @@ class Asset(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    category: Mapped[AssetCategory] = mapped_column(_enum(AssetCategory, "asset_category"))
+    category: Mapped[AssetCategory] = mapped_column(
+        _enum(AssetCategory, "asset_category")
+    )
     workspace_id: Mapped[int | None] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
     )

@@ -137,8 +137,14 @@ class GroupMembership(Base):
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[GroupMembershipRoles] = mapped_column(
-        Enum(GroupMembershipRoles, name="group_membership_role", native_enum=False,
-             length=32, values_callable=enum_values, create_constraint=True),
+        Enum(
+            GroupMembershipRoles,
+            name="group_membership_role",
+            native_enum=False,
+            length=32,
+            values_callable=enum_values,
+            create_constraint=True,
+        ),
         default=GroupMembershipRoles.MEMBER,
     )
 
@@ -155,7 +161,9 @@ class GroupAuditLog(Base):
     group_id: Mapped[int] = mapped_column(
         ForeignKey("group.id", ondelete="CASCADE"), index=True
     )
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL")
+    )
     changes: Mapped[JSONDict]
     created_at: Mapped[dt.datetime] = created_at_column()
 

@@ -67,8 +67,14 @@ class Collection(Base):
     full_history_retention_period: Mapped[dt.timedelta | None]
     metadata_only_retention_period: Mapped[dt.timedelta | None]
     retains_artifacts: Mapped[RetainsArtifacts] = mapped_column(
-        Enum(RetainsArtifacts, name="retains_artifacts", native_enum=False, length=16,
-             values_callable=enum_values, create_constraint=True),
+        Enum(
+            RetainsArtifacts,
+            name="retains_artifacts",
+            native_enum=False,
+            length=16,
+            values_callable=enum_values,
+            create_constraint=True,
+        ),
         default=RetainsArtifacts.ALWAYS,
         server_default=RetainsArtifacts.ALWAYS.value,
     )
@@ -139,8 +145,14 @@ class CollectionItem(Base):
     parent_category: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     child_type: Mapped[CollectionItemType] = mapped_column(
-        Enum(CollectionItemType, name="collection_item_type", native_enum=False,
-             length=1, values_callable=enum_values, create_constraint=True)
+        Enum(
+            CollectionItemType,
+            name="collection_item_type",
+            native_enum=False,
+            length=1,
+            values_callable=enum_values,
+            create_constraint=True,
+        )
     )
     category: Mapped[str] = mapped_column(String(255))
     # Nullable so metadata can outlive the artifact or collection it named.

@@ -40,8 +40,14 @@ class FileStore(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     backend: Mapped[FileStoreBackend] = mapped_column(
-        Enum(FileStoreBackend, name="file_store_backend", native_enum=False,
-             length=32, values_callable=enum_values, create_constraint=True)
+        Enum(
+            FileStoreBackend,
+            name="file_store_backend",
+            native_enum=False,
+            length=32,
+            values_callable=enum_values,
+            create_constraint=True,
+        )
     )
     configuration: Mapped[JSONDict] = mapped_column(default=dict, server_default="{}")
     instance_wide: Mapped[bool] = mapped_column(default=True, server_default="true")

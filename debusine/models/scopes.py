@@ -36,7 +36,9 @@ class ScopeRoles(enum.StrEnum):
 class Scope(Base):
     __tablename__ = "scope"
     __table_args__ = (
-        CheckConstraint(sql_name_check("name", RESERVED_SCOPE_NAMES), name="name_valid"),
+        CheckConstraint(
+            sql_name_check("name", RESERVED_SCOPE_NAMES), name="name_valid"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,8 +81,14 @@ class ScopeRole(Base):
         ForeignKey("group.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[ScopeRoles] = mapped_column(
-        Enum(ScopeRoles, name="scope_role", native_enum=False, length=32,
-             values_callable=enum_values, create_constraint=True)
+        Enum(
+            ScopeRoles,
+            name="scope_role",
+            native_enum=False,
+            length=32,
+            values_callable=enum_values,
+            create_constraint=True,
+        )
     )
 
     scope: Mapped[Scope] = relationship(back_populates="roles")
@@ -92,7 +100,9 @@ class FileStoreInScope(Base):
 
     __tablename__ = "file_store_in_scope"
     __table_args__ = (
-        CheckConstraint("NOT (read_only AND write_only)", name="not_read_and_write_only"),
+        CheckConstraint(
+            "NOT (read_only AND write_only)", name="not_read_and_write_only"
+        ),
         CheckConstraint(
             "soft_max_size IS NULL OR soft_max_size >= 0", name="soft_max_size_positive"
         ),

@@ -12,14 +12,30 @@ NAME_MAX_LENGTH = 255
 
 RESERVED_SCOPE_NAMES = frozenset(
     {
-        "accounts", "admin", "api", "api-auth", "artifact", "static",
-        "task-status", "user", "workers", "work-request", "workspace",
+        "accounts",
+        "admin",
+        "api",
+        "api-auth",
+        "artifact",
+        "static",
+        "task-status",
+        "user",
+        "workers",
+        "work-request",
+        "workspace",
     }
 )
 RESERVED_WORKSPACE_NAMES = frozenset(
     {
-        "accounts", "artifact", "collection", "task-status", "user", "workers",
-        "work-request", "workspaces", "workflow-template",
+        "accounts",
+        "artifact",
+        "collection",
+        "task-status",
+        "user",
+        "workers",
+        "work-request",
+        "workspaces",
+        "workflow-template",
     }
 )
 
@@ -37,7 +53,10 @@ class DuplicateName(DomainError):
 
 
 def validate_name(
-    kind: str, name: str, reserved: Iterable[str] = (), max_length: int = NAME_MAX_LENGTH
+    kind: str,
+    name: str,
+    reserved: Iterable[str] = (),
+    max_length: int = NAME_MAX_LENGTH,
 ) -> str:
     """Return `name` if it is a valid `kind` name, else raise InvalidName."""
     # fullmatch: `$` alone would also accept a trailing newline, which

@@ -70,8 +70,14 @@ class WorkflowRuntimeStatus(enum.StrEnum):
 
 
 def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(enum_class, name=name, native_enum=False, length=32,
-                values_callable=enum_values, create_constraint=True)
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=enum_values,
+        create_constraint=True,
+    )
 
 
 work_request_dependency = Table(
@@ -222,8 +228,9 @@ class WorkRequest(Base):
     reverse_dependencies: Mapped[list[WorkRequest]] = relationship(
         secondary=work_request_dependency,
         primaryjoin=lambda: WorkRequest.id == work_request_dependency.c.dependency_id,
-        secondaryjoin=lambda: WorkRequest.id
-        == work_request_dependency.c.work_request_id,
+        secondaryjoin=lambda: (
+            WorkRequest.id == work_request_dependency.c.work_request_id
+        ),
         back_populates="dependencies",
         viewonly=True,
     )

@@ -11,8 +11,9 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     String,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from debusine.db.base import Base, JSONDict, created_at_column, enum_values
 from debusine.models.auth import Token
@@ -39,8 +40,14 @@ class Worker(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     worker_type: Mapped[WorkerType] = mapped_column(
-        Enum(WorkerType, name="worker_type", native_enum=False, length=16,
-             values_callable=enum_values, create_constraint=True),
+        Enum(
+            WorkerType,
+            name="worker_type",
+            native_enum=False,
+            length=16,
+            values_callable=enum_values,
+            create_constraint=True,
+        ),
         default=WorkerType.EXTERNAL,
     )
     registered_at: Mapped[dt.datetime] = created_at_column()
@@ -57,7 +64,9 @@ class Worker(Base):
     # Set by the administrator; wins over what the worker reports.
     static_metadata: Mapped[JSONDict] = mapped_column(default=dict, server_default="{}")
     # Reported by the worker itself (architectures, tools, executors).
-    dynamic_metadata: Mapped[JSONDict] = mapped_column(default=dict, server_default="{}")
+    dynamic_metadata: Mapped[JSONDict] = mapped_column(
+        default=dict, server_default="{}"
+    )
     dynamic_metadata_updated_at: Mapped[dt.datetime | None]
     concurrency: Mapped[int] = mapped_column(default=1, server_default="1")
     worker_pool_id: Mapped[int | None] = mapped_column(
@@ -78,6 +87,31 @@ class Worker(Base):
     @property
     def connected(self) -> bool:
         return self.connected_at is not None
+
+    def deassign_work_requests(self, session: Session) -> list[int]:
+        """Put this worker's pending and running work requests back in the queue.
+
+        Used when the worker is disabled: its work goes to other workers.
+        Returns the ids of the work requests it gave back.
+        """
+        from debusine.models.work_requests import WorkRequest, WorkRequestStatus
+
+        return list(
+            session.scalars(
+                update(WorkRequest)
+                .where(
+                    WorkRequest.worker_id == self.id,
+                    WorkRequest.status.in_(
+                        [WorkRequestStatus.PENDING, WorkRequestStatus.RUNNING]
+                    ),
+                )
+                .values(
+                    worker_id=None, status=WorkRequestStatus.PENDING, started_at=None
+                )
+                .returning(WorkRequest.id),
+                execution_options={"synchronize_session": "fetch"},
+            )
+        )
 
 
 class WorkerPool(Base):

@@ -27,6 +27,7 @@ from debusine.models.validation import (
 
 if TYPE_CHECKING:
     from debusine.models.auth import Group
+    from debusine.models.collections import Collection
     from debusine.models.scopes import Scope
 
 
@@ -97,7 +98,9 @@ class Workspace(Base):
             if parent.id in seen:
                 raise DomainError(f"workspace {parent.full_name} is listed twice")
             seen.add(parent.id)
-            if parent.id == self.id or self.id in parent.ancestor_ids(session):
+            if parent.id == self.id:
+                raise InheritanceCycle(f"{self.full_name} cannot inherit from itself")
+            if self.id in parent.ancestor_ids(session):
                 raise InheritanceCycle(
                     f"{self.full_name} cannot inherit from {parent.full_name}: "
                     f"{parent.full_name} already inherits from {self.full_name}"
@@ -110,15 +113,46 @@ class Workspace(Base):
 
     def ancestor_ids(self, session: Session) -> set[int]:
         """Every workspace this one inherits from, directly or not."""
-        chain = select(WorkspaceChain.parent_id).where(
-            WorkspaceChain.child_id == self.id
-        ).cte("ancestors", recursive=True)
+        chain = (
+            select(WorkspaceChain.parent_id)
+            .where(WorkspaceChain.child_id == self.id)
+            .cte("ancestors", recursive=True)
+        )
         chain = chain.union(
             select(WorkspaceChain.parent_id).join(
                 chain, WorkspaceChain.child_id == chain.c.parent_id
             )
         )
         return set(session.scalars(select(chain.c.parent_id)))
+
+    def create_singleton_collections(self, session: Session) -> list[Collection]:
+        """Add the singleton collections (named `_`) this workspace lacks.
+
+        New workspaces get one of each SINGLETON_COLLECTION_CATEGORIES;
+        running this again adds nothing. Returns the collections it added.
+        """
+        from debusine.models.collections import (
+            SINGLETON_COLLECTION_CATEGORIES,
+            Collection,
+        )
+
+        session.flush()
+        existing = set(
+            session.scalars(
+                select(Collection.category).where(
+                    Collection.workspace_id == self.id,
+                    Collection.name == "_",
+                    Collection.category.in_(SINGLETON_COLLECTION_CATEGORIES),
+                )
+            )
+        )
+        added = [
+            Collection(workspace=self, name="_", category=category)
+            for category in sorted(SINGLETON_COLLECTION_CATEGORIES - existing)
+        ]
+        session.add_all(added)
+        session.flush()
+        return added
 
 
 class WorkspaceChain(Base):
@@ -158,8 +192,14 @@ class WorkspaceRole(Base):
         ForeignKey("group.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[WorkspaceRoles] = mapped_column(
-        Enum(WorkspaceRoles, name="workspace_role", native_enum=False, length=32,
-             values_callable=enum_values, create_constraint=True)
+        Enum(
+            WorkspaceRoles,
+            name="workspace_role",
+            native_enum=False,
+            length=32,
+            values_callable=enum_values,
+            create_constraint=True,
+        )
     )
 
     workspace: Mapped[Workspace] = relationship(back_populates="roles")
