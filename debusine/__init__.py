@@ -40,6 +40,7 @@ def configure(settings: dict[str, Any]) -> Configurator:
     config.include("pyramid_tm")
     config.include(".db")
     config.include(".security")
+    config.include(".context")
     config.include(".routes")
     config.add_static_view("static", "debusine:static", cache_max_age=3600)
     config.scan(".views")

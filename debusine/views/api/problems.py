@@ -15,6 +15,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
 
+from debusine.context import UnknownScope
+from debusine.views.api.base import APIError
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,16 @@ def api_http_exception(exc: HTTPException, request: Request) -> Response:
     if exc.code is not None and exc.code < 400:
         return exc
     return problem_response(exc.code or 500, exc.title, exc.detail or exc.explanation)
+
+
+@exception_view_config(APIError)
+def api_error(exc: APIError, request: Request) -> Response:
+    return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+
+
+@exception_view_config(UnknownScope)
+def unknown_scope(exc: UnknownScope, request: Request) -> Response:
+    return problem_response(404, "Not found", str(exc))
 
 
 @exception_view_config(Exception, path_info=r"^/api/")
