@@ -1,0 +1,1 @@
+"""Artifacts: file path rules, categories and their data, local artifact builders."""
