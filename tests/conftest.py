@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from debusine import configure
 from debusine.db.migrations import alembic_config, upgrade
 from tests import factories
-from tests.database import ROOT, create_database, drop_database, server_base_url
+from tests.database import create_database, drop_database, server_base_url
 
 
 @pytest.fixture(scope="session")
@@ -77,17 +78,42 @@ def scratch_database(
 
 
 @pytest.fixture
-def app_settings(db_session: Session) -> dict[str, Any]:
+def app_settings(connection: Connection, tmp_path: Path) -> dict[str, Any]:
     return {
-        "debusine.db_session": db_session,
-        "debusine.data_dir": str(ROOT / "var" / "test-data"),
+        "debusine.db_connection": connection,
+        "debusine.data_dir": str(tmp_path / "data"),
     }
 
 
+class TestApp(webtest.TestApp):
+    """WebTest on the app, sharing the test's database connection.
+
+    Each request runs in its own session and savepoint, committed or rolled
+    back by pyramid_tm as in production. The test's session is flushed
+    before a request (so the request sees what the test made) and expired
+    after it (so the test sees what the request changed).
+    """
+
+    def __init__(self, app: Any, session: Session, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.session = session
+
+    def do_request(self, *args: Any, **kwargs: Any) -> Any:
+        self.session.flush()
+        try:
+            return super().do_request(*args, **kwargs)
+        finally:
+            self.session.expire_all()
+
+
+def make_webapp(settings: dict[str, Any], session: Session) -> TestApp:
+    app = configure(dict(settings)).make_wsgi_app()
+    return TestApp(app, session, extra_environ={"HTTP_HOST": "testserver"})
+
+
 @pytest.fixture
-def webapp(app_settings: dict[str, Any]) -> webtest.TestApp:
-    app = configure(app_settings).make_wsgi_app()
-    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "testserver"})
+def webapp(app_settings: dict[str, Any], db_session: Session) -> TestApp:
+    return make_webapp(app_settings, db_session)
 
 
 @pytest.fixture(autouse=True)

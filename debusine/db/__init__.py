@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from debusine.db.session import (
     engine_from_settings,
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 
 
 def _request_db(request: Request) -> Session:
-    # Tests swap the session in with the `debusine.db_session` setting.
-    override = request.registry.settings.get("debusine.db_session")
-    if override is not None:
-        session: Session = override
-        return session
     factory = request.registry["debusine.db_session_factory"]
     session = transactional_session(factory, request.tm)
     request.add_finished_callback(lambda _: session.close())
@@ -36,7 +31,14 @@ def includeme(config: Configurator) -> None:
     from pyramid_retry import mark_error_retryable
 
     settings: dict[str, Any] = config.get_settings()
-    if settings.get("debusine.db_session") is None:
+    connection = settings.get("debusine.db_connection")
+    if connection is not None:
+        # Tests: every request gets its own session on the test's connection,
+        # in a savepoint that the request's transaction commits or rolls back.
+        config.registry["debusine.db_session_factory"] = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
+    else:
         engine = engine_from_settings(settings)
         config.registry["debusine.db_engine"] = engine
         config.registry["debusine.db_session_factory"] = session_factory(engine)
