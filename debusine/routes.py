@@ -8,3 +8,24 @@ from pyramid.config import Configurator
 def includeme(config: Configurator) -> None:
     config.add_route("home", "/")
     config.add_route("api.whoami", "/api/1.0/whoami/")
+    config.add_route("api.openapi", "/api/openapi.json")
+    # Workspaces
+    config.add_route("api.workspaces", "/api/1.0/workspace/")
+    config.add_route("api.workspace", "/api/1.0/workspace/{workspace}/")
+    config.add_route(
+        "api.workspace.inheritance", "/api/1.0/workspace/{workspace}/inheritance/"
+    )
+    # Artifacts, their files and relations (client-protocol.md routes 12-16)
+    config.add_route("api.artifacts", "/api/1.0/artifact/")
+    config.add_route("api.artifact", r"/api/1.0/artifact/{artifact_id:\d+}/")
+    config.add_route("api.artifact.noslash", r"/api/1.0/artifact/{artifact_id:\d+}")
+    # Greedy: `/` in artifact paths is not escaped; the view strips the final `/`.
+    config.add_route(
+        "api.artifact.upload", r"/api/1.0/artifact/{artifact_id:\d+}/files/{path:.+}"
+    )
+    config.add_route("api.relations", "/api/1.0/artifact-relation/")
+    config.add_route("api.relation", r"/api/1.0/artifact-relation/{relation_id:\d+}/")
+    config.add_route(
+        "artifact.download",
+        r"/{scope}/{workspace}/artifact/{artifact_id:\d+}/download/{path:.*}",
+    )
