@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
+    from pyramid.request import Request
     from pyramid.router import Router
 
 __version__ = "0.1.0"
@@ -17,6 +19,19 @@ warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
 warnings.filterwarnings(
     "ignore", "Deprecated call to `pkg_resources", DeprecationWarning
 )
+
+
+# A file upload chunk is not retried: a retry would make pyramid_retry copy
+# every 50 MiB body to a seekable temporary file first, and the upload
+# protocol already lets the client resume where the server stopped.
+_UPLOAD_PATH = re.compile(r"^/api/1\.0/artifact/\d+/files/")
+
+
+def retry_attempts(request: Request) -> int | None:
+    """pyramid_retry's activate hook: how often this request may be tried."""
+    if request.method == "PUT" and _UPLOAD_PATH.match(request.path_info):
+        return 1
+    return None
 
 
 def configure(settings: dict[str, Any]) -> Configurator:
@@ -32,7 +47,9 @@ def configure(settings: dict[str, Any]) -> Configurator:
 
     from debusine.config import apply_environment
 
-    config = Configurator(settings=apply_environment(settings))
+    settings = apply_environment(settings)
+    settings.setdefault("retry.activate_hook", retry_attempts)
+    config = Configurator(settings=settings)
     config.include("pyramid_jinja2")
     config.add_jinja2_renderer(".jinja2")
     config.add_jinja2_search_path("debusine:templates", name=".jinja2")
