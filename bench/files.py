@@ -183,7 +183,7 @@ def main() -> int:
             "DEBUSINE_BUS_BIND": f"tcp://127.0.0.1:{free_port()}",
         }
         token_file = work / "token"
-        subprocess.run(  # noqa: S603 - our own tools
+        subprocess.run(
             [BIN / "debusine-admin", "bootstrap", "--token-file", str(token_file)],
             cwd=ROOT,
             env=env,
@@ -192,7 +192,7 @@ def main() -> int:
         )
         token = token_file.read_text().strip()
         port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own tools
+        server = subprocess.Popen(
             [
                 BIN / "debusine-server",
                 "development.ini",
