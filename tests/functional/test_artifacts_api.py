@@ -62,7 +62,7 @@ def test_create_response_shape(webapp: webtest.TestApp, world: World) -> None:
     response = webapp.post_json(
         "/api/1.0/artifact/",
         {
-            "category": "debian:source-package",
+            "category": "debusine:test",
             "workspace": "System",
             "files": {"dir/a.txt": file_spec(data, "text/plain; charset=utf-8")},
             "data": {"name": "hello"},
@@ -79,7 +79,7 @@ def test_create_response_shape(webapp: webtest.TestApp, world: World) -> None:
     assert body["url"] == f"/debusine/System/artifact/{artifact_id}/"
     assert body["workspace"] == "System"
     assert body["scope"] == "debusine"
-    assert body["category"] == "debian:source-package"
+    assert body["category"] == "debusine:test"
     assert body["data"] == {"name": "hello"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", body["created_at"])
     assert body["download_tar_gz_url"] == base + "?archive=tar.gz"
@@ -454,3 +454,51 @@ def test_upload_permissions(
     ).json["id"]
     upload(webapp, world.contributor, private, "f", b"secret", status=404)
     upload(webapp, world.owner, private, "f", b"secret", status=404)
+
+
+@pytest.mark.parametrize(
+    ("category", "data", "files", "message"),
+    [
+        (
+            "debian:source-package",
+            {"name": "hello"},
+            ["hello_1.0.dsc"],
+            "field 'version': Missing data for required field",
+        ),
+        (
+            "debian:binary-package",
+            {
+                "srcpkg_name": "hello",
+                "srcpkg_version": "1.0",
+                "deb_fields": {},
+                "deb_control_files": [],
+            },
+            ["a.deb", "b.deb"],
+            "exactly one",
+        ),
+        ("debian:no-such-category", {}, ["x"], "debian:no-such-category"),
+    ],
+)
+def test_create_invalid_category_data_is_400_nothing_stored(
+    webapp: webtest.TestApp,
+    world: World,
+    db_session: Session,
+    category: str,
+    data: dict[str, Any],
+    files: list[str],
+    message: str,
+) -> None:
+    before = count(db_session, models.Artifact)
+    response = webapp.post_json(
+        "/api/1.0/artifact/",
+        {
+            "category": category,
+            "files": {name: file_spec(b"x", "text/plain") for name in files},
+            "data": data,
+        },
+        headers={"Token": world.contributor},
+        status=400,
+    )
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert message in response.json["detail"]
+    assert count(db_session, models.Artifact) == before

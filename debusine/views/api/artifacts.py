@@ -18,6 +18,12 @@ from pyramid.view import view_config
 from sqlalchemy import exists, select
 
 from debusine.artifacts.paths import InvalidArtifactPath, validate_artifact_path
+from debusine.artifacts.schemas import (
+    InvalidArtifactData,
+    InvalidArtifactFiles,
+    validate_artifact_data,
+    validate_artifact_files,
+)
 from debusine.models import (
     Artifact,
     FileInArtifact,
@@ -190,6 +196,7 @@ def create_artifact(request: Request) -> dict[str, Any]:
             "; ".join(f"files: {m[0]}" for m in errors.values()),
             validation_errors={"files": errors},
         )
+    data = _validated_data(body["category"], body["data"], list(body["files"]))
     now = dt.datetime.now(dt.UTC)
     expiration_delay = None
     if body["expire_at"] is not None:
@@ -201,7 +208,7 @@ def create_artifact(request: Request) -> dict[str, Any]:
     artifact = Artifact(
         category=body["category"],
         workspace=workspace,
-        data=body["data"],
+        data=data,
         expiration_delay=expiration_delay,
         created_by_id=request.actor.user.id if request.actor.user else None,
         created_by_work_request_id=body["work_request"],
@@ -243,6 +250,23 @@ def create_artifact(request: Request) -> dict[str, Any]:
     db.refresh(artifact)
     request.response.status_int = 201
     return artifact_response(request, artifact)
+
+
+def _validated_data(category: str, data: dict[str, Any], paths: list[str]) -> Any:
+    """The artifact's data checked against its category, and its file set."""
+    try:
+        checked = validate_artifact_data(category, data)
+        validate_artifact_files(category, paths, checked)
+    except InvalidArtifactData as error:
+        raise APIError(
+            400,
+            "Invalid artifact data",
+            str(error),
+            validation_errors={"data": {error.field or "": [str(error)]}},
+        ) from None
+    except InvalidArtifactFiles as error:
+        raise APIError(400, "Invalid artifact files", str(error)) from None
+    return checked
 
 
 class _Empty:
