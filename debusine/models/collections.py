@@ -135,6 +135,14 @@ class CollectionItem(Base):
             name="removed_by_only_when_removed",
         ),
         Index("ix_collection_item_parent_category", "parent_collection_id", "category"),
+        # Lookups by package name (`source:`, `binary:`, `latest:`).
+        Index(
+            "ix_collection_item_active_package",
+            "parent_collection_id",
+            "category",
+            text("(data ->> 'package')"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

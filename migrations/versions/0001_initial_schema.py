@@ -1460,6 +1460,13 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        "ix_collection_item_active_package",
+        "collection_item",
+        ["parent_collection_id", "category", sa.text("(data ->> 'package')")],
+        unique=False,
+        postgresql_where=sa.text("removed_at IS NULL"),
+    )
+    op.create_index(
         "uq_collection_item_active_name",
         "collection_item",
         ["parent_collection_id", "name"],
@@ -1593,6 +1600,11 @@ def downgrade() -> None:
     op.drop_table("file_in_artifact")
     op.drop_index(
         "uq_collection_item_active_name",
+        table_name="collection_item",
+        postgresql_where=sa.text("removed_at IS NULL"),
+    )
+    op.drop_index(
+        "ix_collection_item_active_package",
         table_name="collection_item",
         postgresql_where=sa.text("removed_at IS NULL"),
     )
