@@ -29,3 +29,11 @@ def includeme(config: Configurator) -> None:
         "artifact.download",
         r"/{scope}/{workspace}/artifact/{artifact_id:\d+}/download/{path:.*}",
     )
+    # Collections and lookups (our additions to the client protocol)
+    config.add_route("api.collections", "/api/1.0/collection/")
+    config.add_route("api.collection", r"/api/1.0/collection/{collection_id:\d+}/")
+    config.add_route(
+        "api.collection.items", r"/api/1.0/collection/{collection_id:\d+}/items/"
+    )
+    config.add_route("api.lookup.single", "/api/1.0/lookup/single/")
+    config.add_route("api.lookup.multiple", "/api/1.0/lookup/multiple/")
