@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from debusine.admin import (
     bootstrap,
+    expiry,
     groups,
     migrate,
     roles,
@@ -62,6 +63,7 @@ COMMAND_MODULES = (
     tokens,
     workers,
     templates,
+    expiry,
 )
 
 DESCRIPTION = """\

@@ -97,6 +97,14 @@ class LocalStore:
     def exists(self, sha256: str, size: int) -> bool:
         return self.path(sha256, size).is_file()
 
+    def remove(self, sha256: str, size: int) -> bool:
+        """Delete a stored file; False if it was not there."""
+        try:
+            self.path(sha256, size).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def add_stream(self, source: Readable, sha256: str, size: int) -> Path:
         """Store the content of `source`, which must have this sha256 and size.
 

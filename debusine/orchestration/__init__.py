@@ -1,0 +1,1 @@
+"""The orchestration loop's jobs: expiry now; scheduling and workflows later."""
