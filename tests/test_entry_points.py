@@ -34,7 +34,6 @@ def test_help(script: str) -> None:
     [
         ("debusine-worker", "the worker is not implemented yet"),
         ("debusine-signer", "the signer is not implemented yet"),
-        ("debusine", "the client has no commands yet"),
     ],
 )
 def test_unbuilt_components_say_so(script: str, message: str) -> None:
