@@ -44,3 +44,16 @@ class BareDataCategory(enum.StrEnum):
 def is_reserved_category(category: str) -> bool:
     """Whether `category` is in a namespace whose categories must be known."""
     return category.startswith(RESERVED_NAMESPACES)
+
+
+class ArtifactRelationType(enum.StrEnum):
+    """How one artifact relates to another."""
+
+    EXTENDS = "extends"
+    RELATES_TO = "relates-to"
+    BUILT_USING = "built-using"
+
+
+class AssetCategory(enum.StrEnum):
+    SIGNING_KEY = "debusine:signing-key"
+    CLOUD_PROVIDER_ACCOUNT = "debusine:cloud-provider-account"

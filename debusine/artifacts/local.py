@@ -20,7 +20,7 @@ from debian.arfile import ArError
 from debian.deb822 import Changes, Deb822, Dsc
 from debian.debfile import DebError, DebFile
 
-from debusine.artifacts.categories import ArtifactCategory
+from debusine.artifacts.categories import ArtifactCategory, ArtifactRelationType
 from debusine.artifacts.paths import InvalidArtifactPath, validate_artifact_path
 from debusine.artifacts.schemas import (
     InvalidArtifactData,
@@ -28,8 +28,7 @@ from debusine.artifacts.schemas import (
     validate_artifact_data,
     validate_artifact_files,
 )
-from debusine.models.artifacts import ArtifactRelationType
-from debusine.models.validation import DomainError
+from debusine.errors import DomainError
 
 CHUNK_SIZE = 1024 * 1024
 # A .dsc or .changes larger than this is not one (they are read whole).

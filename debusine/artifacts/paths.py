@@ -8,9 +8,9 @@ characters (each segment at most 255 bytes, the usual file name limit).
 
 from __future__ import annotations
 
-from debusine.models.artifacts import ARTIFACT_PATH_MAX_LENGTH
-from debusine.models.validation import DomainError
+from debusine.errors import DomainError
 
+ARTIFACT_PATH_MAX_LENGTH = 500
 SEGMENT_MAX_BYTES = 255
 
 

@@ -29,12 +29,12 @@ from marshmallow import (
 
 from debusine.artifacts.categories import (
     ArtifactCategory,
+    AssetCategory,
     BareDataCategory,
     is_reserved_category,
 )
 from debusine.artifacts.paths import InvalidArtifactPath, validate_artifact_path
-from debusine.models.assets import AssetCategory
-from debusine.models.validation import DomainError
+from debusine.errors import DomainError
 
 CATEGORY_MAX_LENGTH = 255
 

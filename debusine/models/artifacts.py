@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -15,20 +14,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from debusine.artifacts.categories import ArtifactRelationType
+from debusine.artifacts.paths import ARTIFACT_PATH_MAX_LENGTH
 from debusine.db.base import Base, JSONDict, created_at_column, enum_values
 
 if TYPE_CHECKING:
     from debusine.models.auth import User
     from debusine.models.files import File
     from debusine.models.workspaces import Workspace
-
-ARTIFACT_PATH_MAX_LENGTH = 500
-
-
-class ArtifactRelationType(enum.StrEnum):
-    EXTENDS = "extends"
-    RELATES_TO = "relates-to"
-    BUILT_USING = "built-using"
 
 
 class Artifact(Base):

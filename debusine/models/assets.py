@@ -15,12 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from debusine.artifacts.categories import AssetCategory
 from debusine.db.base import Base, JSONDict, created_at_column, enum_values
-
-
-class AssetCategory(enum.StrEnum):
-    SIGNING_KEY = "debusine:signing-key"
-    CLOUD_PROVIDER_ACCOUNT = "debusine:cloud-provider-account"
 
 
 class AssetRoles(enum.StrEnum):

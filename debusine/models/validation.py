@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from debusine.errors import DomainError
+
 # The same rule as upstream Debusine: a letter, then letters, digits, + . _ -
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9+._-]*$"
 NAME_RE = re.compile(NAME_PATTERN)
@@ -38,10 +40,6 @@ RESERVED_WORKSPACE_NAMES = frozenset(
         "workflow-template",
     }
 )
-
-
-class DomainError(ValueError):
-    """A request the domain refuses, with a message the user can act on."""
 
 
 class InvalidName(DomainError):

@@ -183,3 +183,18 @@ def test_client_does_not_import_the_server_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_debian_parsers_do_not_import_the_database_layer() -> None:
+    """import-debian-artifact needs python-debian and marshmallow, no database."""
+    code = (
+        "import sys\n"
+        "import debusine.artifacts.local\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pyramid', 'sqlalchemy', 'psycopg', 'zmq', 'webob'))\n"
+        "print(bad)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
