@@ -37,16 +37,9 @@ def test_openapi_document(webapp: TestApp) -> None:
 def test_every_documented_path_is_a_route(webapp: TestApp) -> None:
     """A documented path that no route serves would mislead clients."""
     spec = webapp.get("/api/openapi.json").json
-    mapper = webapp.app.registry.queryUtility(IRoutesMapper)
-    patterns = {route.pattern for route in mapper.get_routes()}
+    routes = webapp.app.registry.queryUtility(IRoutesMapper).get_routes()
     for path in spec["paths"]:
-        assert any(_same_shape(path, pattern) for pattern in patterns), (
+        concrete = re.sub(r"{[^}]+}", "1", path)
+        assert any(route.match(concrete) is not None for route in routes), (
             f"{path} is documented but not routed"
         )
-
-
-def _same_shape(path: str, pattern: str) -> bool:
-    def normalise(text: str) -> str:
-        return re.sub(r"{[^}]+}", "{}", text)
-
-    return normalise(path) == normalise(pattern)

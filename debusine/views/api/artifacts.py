@@ -47,6 +47,7 @@ from debusine.views.api.base import (
     not_found,
     require_authenticated,
 )
+from debusine.views.api.openapi import documented
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -86,6 +87,30 @@ class ArtifactCreateSchema(Schema):
     expire_at = fields.AwareDateTime(
         load_default=None, allow_none=True, default_timezone=dt.UTC
     )
+
+
+class ArtifactFileSchema(Schema):
+    size = fields.Integer()
+    checksums = fields.Dict(keys=fields.String(), values=fields.String())
+    type = fields.String()
+    url = fields.Url(metadata={"description": "absolute download URL"})
+    content_type = fields.String(allow_none=True)
+
+
+class ArtifactResponseSchema(Schema):
+    """An artifact as the API shows it (dump only)."""
+
+    id = fields.Integer()
+    url = fields.String()
+    scope = fields.String()
+    workspace = fields.String()
+    category = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    data = fields.Dict()
+    download_tar_gz_url = fields.Url()
+    files_to_upload = fields.List(fields.String())
+    expire_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    files = fields.Dict(keys=fields.String(), values=fields.Nested(ArtifactFileSchema))
 
 
 def isoformat(value: dt.datetime | None) -> str | None:
@@ -173,6 +198,14 @@ def _check_work_request(request: Request, work_request_id: int | None) -> None:
         )
 
 
+@documented(
+    "/api/1.0/artifact/",
+    "post",
+    "Create an artifact; then upload the files listed in files_to_upload",
+    request=ArtifactCreateSchema,
+    response=ArtifactResponseSchema,
+    status=201,
+)
 @view_config(route_name="api.artifacts", request_method="POST", renderer="json")
 def create_artifact(request: Request) -> dict[str, Any]:
     require_authenticated(request)
@@ -274,6 +307,12 @@ class _Empty:
         return b""
 
 
+@documented(
+    "/api/1.0/artifact/{artifact_id}/",
+    "get",
+    "Show an artifact",
+    response=ArtifactResponseSchema,
+)
 @view_config(route_name="api.artifact", request_method="GET", renderer="json")
 def get_artifact(request: Request) -> dict[str, Any]:
     artifact = get_visible_artifact(request, int(request.matchdict["artifact_id"]))
@@ -297,6 +336,15 @@ def _range_header(received: int) -> dict[str, str]:
     return {"Range": f"bytes=0-{received}"}
 
 
+@documented(
+    "/api/1.0/artifact/{artifact_id}/files/{path}/",
+    "put",
+    "Upload a file's bytes (Content-Range: `bytes */SIZE` probes; answers 206 "
+    "or 200 with `Range: bytes=0-RECEIVED`, 201 when complete, 409 on a hash "
+    "mismatch)",
+    status=201,
+    errors=(400, 403, 404, 409, 416),
+)
 @view_config(route_name="api.artifact.upload", request_method="PUT")
 def upload_file(request: Request) -> Response:
     """One PUT of the upload protocol (client-protocol.md §2)."""

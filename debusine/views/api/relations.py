@@ -21,6 +21,7 @@ from debusine.views.api.base import (
     not_found,
     require_authenticated,
 )
+from debusine.views.api.openapi import documented
 
 
 class RelationCreateSchema(Schema):
@@ -33,6 +34,13 @@ class RelationCreateSchema(Schema):
         required=True,
         validate=validate.OneOf([t.value for t in ArtifactRelationType]),
     )
+
+
+class RelationSchema(Schema):
+    id = fields.Integer()
+    artifact = fields.Integer()
+    target = fields.Integer()
+    type = fields.String()
 
 
 def relation_response(relation: ArtifactRelation) -> dict[str, Any]:
@@ -52,6 +60,14 @@ def _check_may_relate(request: Request, artifact: Artifact) -> None:
         )
 
 
+@documented(
+    "/api/1.0/artifact-relation/",
+    "post",
+    "Relate two artifacts (201; 200 if the relation exists)",
+    request=RelationCreateSchema,
+    response=RelationSchema,
+    status=201,
+)
 @view_config(route_name="api.relations", request_method="POST", renderer="json")
 def create_relation(request: Request) -> dict[str, Any]:
     require_authenticated(request)
@@ -79,6 +95,17 @@ def create_relation(request: Request) -> dict[str, Any]:
     return relation_response(relation)
 
 
+@documented(
+    "/api/1.0/artifact-relation/",
+    "get",
+    "The relations of an artifact",
+    response=RelationSchema,
+    many=True,
+    query={
+        "artifact": "relations from this artifact",
+        "target_artifact": "relations to it",
+    },
+)
 @view_config(route_name="api.relations", request_method="GET", renderer="json")
 def list_relations(request: Request) -> list[dict[str, Any]]:
     params = {k: request.GET.get(k) for k in ("artifact", "target_artifact")}
@@ -109,6 +136,12 @@ def list_relations(request: Request) -> list[dict[str, Any]]:
     return [relation_response(r) for r in relations]
 
 
+@documented(
+    "/api/1.0/artifact-relation/{relation_id}/",
+    "delete",
+    "Delete a relation",
+    status=204,
+)
 @view_config(route_name="api.relation", request_method="DELETE")
 def delete_relation(request: Request) -> Response:
     require_authenticated(request)
