@@ -9,7 +9,6 @@ with a one-line message naming the file.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,12 @@ from debian.deb822 import Changes, Deb822, Dsc
 from debian.debfile import DebError, DebFile
 
 from debusine.artifacts.categories import ArtifactCategory, ArtifactRelationType
+from debusine.artifacts.files import (
+    CHUNK_SIZE,
+    DEB_SUFFIXES,
+    content_type_for,
+    size_and_sha256,
+)
 from debusine.artifacts.paths import InvalidArtifactPath, validate_artifact_path
 from debusine.artifacts.schemas import (
     InvalidArtifactData,
@@ -30,48 +35,20 @@ from debusine.artifacts.schemas import (
 )
 from debusine.errors import DomainError
 
-CHUNK_SIZE = 1024 * 1024
 # A .dsc or .changes larger than this is not one (they are read whole).
 CONTROL_FILE_MAX_SIZE = 16 * 1024 * 1024
-
-TEXT_SUFFIXES = (".dsc", ".changes", ".buildinfo", ".md")
-DEB_SUFFIXES = (".deb", ".udeb", ".ddeb")
-DEB_CONTENT_TYPE = "application/vnd.debian.binary-package"
-TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 
 
 class InvalidLocalArtifact(DomainError):
     """A local file that cannot become the artifact asked for."""
 
 
-def content_type_for(name: str) -> str:
-    """The content type a client declares for an artifact file."""
-    if name.endswith(TEXT_SUFFIXES):
-        return TEXT_CONTENT_TYPE
-    if name.endswith(DEB_SUFFIXES):
-        return DEB_CONTENT_TYPE
-    guessed, encoding = mimetypes.guess_type(name, strict=False)
-    if guessed is None or encoding is not None:
-        # foo.tar.xz guesses as application/x-tar with encoding xz: the bytes
-        # are not a tar, so do not claim it.
-        return "application/octet-stream"
-    if guessed.startswith("text/"):
-        return f"{guessed}; charset=utf-8"
-    return guessed
-
-
 def file_sha256(path: Path) -> tuple[int, str]:
     """Size and sha256 hex digest of `path`, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(CHUNK_SIZE):
-                digest.update(chunk)
-                size += len(chunk)
+        return size_and_sha256(path)
     except OSError as error:
         raise InvalidLocalArtifact(f"{path}: cannot read: {error.strerror}") from None
-    return size, digest.hexdigest()
 
 
 def _file_md5(path: Path) -> str:

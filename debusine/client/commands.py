@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import mimetypes
 import sys
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -18,14 +16,12 @@ from urllib.parse import quote, urljoin
 
 import yaml
 
+from debusine.artifacts.files import content_type_for, size_and_sha256
 from debusine.client.download import Downloader, safe_destination, should_use_tarball
 from debusine.client.errors import ClientError
 from debusine.client.http import APIClient
 from debusine.client.progress import progress_bars
 from debusine.client.upload import Uploader, create_artifact
-
-HASH_CHUNK_SIZE = 1024 * 1024
-TEXT_SUFFIXES = (".dsc", ".changes", ".buildinfo", ".md")
 
 
 def output(data: Any) -> None:
@@ -66,32 +62,16 @@ def _read_data(source: str | None) -> dict[str, Any]:
 
 
 def _describe_file(local: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with local.open("rb") as f:
-            while chunk := f.read(HASH_CHUNK_SIZE):
-                digest.update(chunk)
-                size += len(chunk)
+        size, sha256 = size_and_sha256(local)
     except OSError as error:
         raise ClientError(f"cannot read {local}: {error.strerror}") from None
     return {
         "size": size,
-        "checksums": {"sha256": digest.hexdigest()},
+        "checksums": {"sha256": sha256},
         "type": "file",
-        "content_type": _content_type(local.name),
+        "content_type": content_type_for(local.name),
     }
-
-
-def _content_type(name: str) -> str:
-    if name.endswith(TEXT_SUFFIXES):
-        return "text/plain; charset=utf-8"
-    guessed, encoding = mimetypes.guess_type(name, strict=False)
-    if guessed is None or encoding is not None:
-        return "application/octet-stream"
-    if guessed.startswith("text/"):
-        return f"{guessed}; charset=utf-8"
-    return guessed
 
 
 def upload_paths(uploads: Iterable[str], base_directory: str | None) -> dict[str, Path]:

@@ -11,12 +11,12 @@ from debian.deb822 import Changes, Dsc
 from debian.debfile import DebFile
 
 from debusine.artifacts.categories import ArtifactCategory
+from debusine.artifacts.files import content_type_for
 from debusine.artifacts.local import (
     LocalArtifact,
     LocalRelation,
     binary_package_from_deb,
     binary_packages_from_debs,
-    content_type_for,
     file_sha256,
     source_package_from_dsc,
     upload_from_changes,
