@@ -21,6 +21,7 @@ from pyramid.view import view_config
 from debusine.models import Artifact
 from debusine.permissions import can_display_workspace
 from debusine.storage import LocalStore, default_store
+from debusine.storage.local import CHUNK_SIZE
 from debusine.views.api.base import APIError, not_found
 
 TAR_BLOCK = tarfile.BLOCKSIZE
@@ -109,7 +110,15 @@ def file_response(
     if request.method == "HEAD":
         response.content_length = stop - start
         return response
-    response.app_iter = store.read(sha256, size, start, stop)
+    file_wrapper = request.environ.get("wsgi.file_wrapper")
+    if file_wrapper is not None:
+        # The server sends straight from the file (waitress does not copy it
+        # through its output buffer, which spills to disk past a few MiB).
+        stream = store.path(sha256, size).open("rb")
+        stream.seek(start)
+        response.app_iter = file_wrapper(stream, CHUNK_SIZE)
+    else:
+        response.app_iter = store.read(sha256, size, start, stop)
     response.content_length = stop - start
     return response
 
