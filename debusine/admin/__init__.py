@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from debusine.admin import (
     bootstrap,
+    bus,
     expiry,
     groups,
     migrate,
@@ -64,6 +65,7 @@ COMMAND_MODULES = (
     workers,
     templates,
     expiry,
+    bus,
 )
 
 DESCRIPTION = """\

@@ -14,13 +14,16 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from debusine.db.base import Base, JSONDict, created_at_column, enum_values, metadata
 from debusine.models.validation import sql_name_check, validate_name
+from debusine.tasks.types import TaskType, WorkRequestResult
 
 if TYPE_CHECKING:
     from debusine.models.auth import User
@@ -35,23 +38,6 @@ class WorkRequestStatus(enum.StrEnum):
     COMPLETED = "completed"
     ABORTED = "aborted"
     BLOCKED = "blocked"
-
-
-class WorkRequestResult(enum.StrEnum):
-    NONE = ""
-    SUCCESS = "success"
-    FAILURE = "failure"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-class TaskType(enum.StrEnum):
-    WORKER = "Worker"
-    SERVER = "Server"
-    INTERNAL = "Internal"
-    WORKFLOW = "Workflow"
-    SIGNING = "Signing"
-    WAIT = "Wait"
 
 
 class UnblockStrategy(enum.StrEnum):
@@ -119,6 +105,20 @@ class WorkRequest(Base):
             postgresql_where=text("workflows_need_update"),
         ),
         Index("ix_work_request_workspace_created", "workspace_id", "created_at"),
+        # The scheduler's match: one short index scan per (worker type,
+        # architecture) the worker offers, best effective priority first.
+        Index(
+            "ix_work_request_schedulable",
+            "required_worker_type",
+            "required_architecture",
+            text("(priority_base + priority_adjustment) DESC"),
+            "created_at",
+            "id",
+            postgresql_where=text(
+                "status = 'pending' AND worker_id IS NULL"
+                " AND required_worker_type IS NOT NULL"
+            ),
+        ),
         CheckConstraint(
             "(status IN ('completed', 'aborted')) OR result = ''",
             name="result_only_when_finished",
@@ -199,6 +199,16 @@ class WorkRequest(Base):
     workflow_last_activity_at: Mapped[dt.datetime | None]
     workflows_need_update: Mapped[bool] = mapped_column(
         default=False, server_default="false"
+    )
+    # What a worker must offer, copied from the task at creation so that the
+    # scheduler matches in SQL (see debusine.orchestration.scheduler).
+    # NULL worker type: never given to a worker (workflows, internal, wait).
+    required_worker_type: Mapped[str | None] = mapped_column(String(16))
+    # NULL: any architecture.
+    required_architecture: Mapped[str | None] = mapped_column(String(64))
+    # Metadata keys the worker must report true (tools, executors).
+    required_capabilities: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
     )
 
     workspace: Mapped[Workspace] = relationship()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -17,13 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from debusine.db.base import Base, JSONDict, created_at_column, enum_values
 from debusine.models.auth import Token
-
-
-class WorkerType(enum.StrEnum):
-    EXTERNAL = "external"
-    SIGNING = "signing"
-    # The orchestrator's in-process pool that runs server tasks.
-    SERVER = "server"
+from debusine.tasks.types import WorkerType
 
 
 class Worker(Base):

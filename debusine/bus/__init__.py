@@ -1,0 +1,1 @@
+"""The ZeroMQ bus between the server and its workers (see PROTOCOL.md)."""

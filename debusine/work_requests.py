@@ -1,0 +1,519 @@
+"""The work request lifecycle: create, block/unblock, run, complete, abort, retry.
+
+Every function takes the caller's Session and only flushes: the caller
+(a request under pyramid_tm, an orchestration step, a bus handler) owns the
+transaction. Anything outside the database (telling a worker to stop) is
+the caller's job after commit, using what these functions return.
+
+Operations the bus may deliver twice are idempotent: completing a
+completed request, starting a running one, aborting an aborted one, and
+`worker_lost` for a worker with nothing running are no-ops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from debusine.errors import DomainError
+from debusine.models.auth import User
+from debusine.models.work_requests import (
+    TaskType,
+    UnblockStrategy,
+    WorkRequest,
+    WorkRequestResult,
+    WorkRequestStatus,
+    work_request_dependency,
+)
+from debusine.models.workers import Worker
+from debusine.models.workspaces import Workspace
+from debusine.tasks import get_task
+
+MAX_AUTOMATIC_RETRIES = 3
+
+_UNFINISHED = (
+    WorkRequestStatus.PENDING,
+    WorkRequestStatus.RUNNING,
+    WorkRequestStatus.BLOCKED,
+)
+_GOOD_RESULTS = (WorkRequestResult.SUCCESS, WorkRequestResult.SKIPPED)
+
+
+class WorkRequestStateError(DomainError):
+    """The operation does not apply to the work request in its current state."""
+
+
+class RetryLimitReached(WorkRequestStateError):
+    """An automatic retry would exceed MAX_AUTOMATIC_RETRIES."""
+
+
+class RetryReason(enum.StrEnum):
+    MANUAL = "manual"
+    WORKER_LOST = "worker-lost"
+    DELAY = "delay"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# Creation and dependencies
+
+
+def create_work_request(
+    session: Session,
+    *,
+    workspace: Workspace,
+    task_type: TaskType | str,
+    task_name: str,
+    task_data: Mapping[str, Any],
+    created_by: User | None,
+    priority_base: int = 0,
+    priority_adjustment: int = 0,
+    parent: WorkRequest | None = None,
+    dependencies: Iterable[WorkRequest] = (),
+    workflow_data: Mapping[str, Any] | None = None,
+    event_reactions: Mapping[str, Any] | None = None,
+    unblock_strategy: UnblockStrategy = UnblockStrategy.DEPS,
+    expiration_delay: dt.timedelta | None = None,
+) -> WorkRequest:
+    """A new work request, validated by the task registry.
+
+    Raises UnknownTaskError / TaskDataError (both DomainError) for a task
+    name or data the registry refuses. The request is pending, or blocked
+    when it waits for dependencies, a parent that is not running, or a
+    manual unblock.
+    """
+    task = get_task(task_type, task_name, task_data)
+    task.compute_dynamic_data()  # dry run: refuse what cannot be resolved
+    needs = task.worker_requirements()
+    work_request = WorkRequest(
+        workspace=workspace,
+        task_type=task.TASK_TYPE,
+        task_name=task.TASK_NAME,
+        task_data=dict(task_data),
+        version=task.TASK_VERSION,
+        created_by=created_by,
+        priority_base=priority_base,
+        priority_adjustment=priority_adjustment,
+        parent=parent,
+        workflow_data=dict(workflow_data or {}),
+        event_reactions=dict(event_reactions or {}),
+        unblock_strategy=unblock_strategy,
+        expiration_delay=expiration_delay,
+        required_worker_type=needs.worker_type.value if needs.worker_type else None,
+        required_architecture=needs.architecture,
+        required_capabilities=sorted(needs.capabilities),
+        status=WorkRequestStatus.BLOCKED,
+    )
+    session.add(work_request)
+    session.flush()
+    for dependency in dependencies:
+        _check_same_root(work_request, dependency)
+        work_request.dependencies.append(dependency)
+    session.flush()
+    if can_be_automatically_unblocked(session, work_request):
+        work_request.status = WorkRequestStatus.PENDING
+        session.flush()
+    return work_request
+
+
+def _root(work_request: WorkRequest) -> WorkRequest:
+    while work_request.parent is not None:
+        work_request = work_request.parent
+    return work_request
+
+
+def _check_same_root(work_request: WorkRequest, dependency: WorkRequest) -> None:
+    if work_request.id == dependency.id:
+        raise DomainError("A work request cannot depend on itself")
+    if _root(work_request).id != _root(dependency).id and (
+        work_request.parent_id is not None or dependency.parent_id is not None
+    ):
+        raise DomainError(
+            f"Work request {dependency.id} is in another workflow than"
+            f" {work_request.id}: dependencies cannot cross workflows"
+        )
+
+
+def add_dependency(
+    session: Session, work_request: WorkRequest, dependency: WorkRequest
+) -> None:
+    """Make `work_request` wait for `dependency` (no-op if it already does).
+
+    A pending `deps` request that gains an unfinished dependency goes back
+    to blocked.
+    """
+    _check_same_root(work_request, dependency)
+    if dependency in work_request.dependencies:
+        return
+    work_request.dependencies.append(dependency)
+    if (
+        work_request.status == WorkRequestStatus.PENDING
+        and work_request.worker_id is None
+        and work_request.unblock_strategy == UnblockStrategy.DEPS
+        and dependency.status != WorkRequestStatus.COMPLETED
+    ):
+        work_request.status = WorkRequestStatus.BLOCKED
+    session.flush()
+
+
+def can_be_automatically_unblocked(session: Session, work_request: WorkRequest) -> bool:
+    """`deps` strategy: every dependency completed, and no parent or a running one."""
+    if work_request.unblock_strategy != UnblockStrategy.DEPS:
+        return False
+    if (
+        work_request.parent is not None
+        and work_request.parent.status != WorkRequestStatus.RUNNING
+    ):
+        return False
+    dependency = aliased(WorkRequest)
+    unfinished = session.scalar(
+        select(
+            exists()
+            .where(work_request_dependency.c.work_request_id == work_request.id)
+            .where(work_request_dependency.c.dependency_id == dependency.id)
+            .where(dependency.status != WorkRequestStatus.COMPLETED)
+        )
+    )
+    return not unfinished
+
+
+def unblock(session: Session, work_request: WorkRequest) -> bool:
+    """Make a blocked request pending if it may now run; True if it changed."""
+    if work_request.status != WorkRequestStatus.BLOCKED:
+        return False
+    if not can_be_automatically_unblocked(session, work_request):
+        return False
+    work_request.status = WorkRequestStatus.PENDING
+    session.flush()
+    return True
+
+
+def unblock_children(session: Session, parent: WorkRequest) -> list[int]:
+    """After a workflow starts running: unblock the children that may run."""
+    unblocked = []
+    for child in parent.children:
+        if unblock(session, child):
+            unblocked.append(child.id)
+    return unblocked
+
+
+def _unblock_reverse_dependencies(session: Session, work_request: WorkRequest) -> None:
+    """A dependency finished: unblock its dependents, or abort them if it failed."""
+    ok = (
+        work_request.status == WorkRequestStatus.COMPLETED
+        and work_request.result in _GOOD_RESULTS
+    ) or bool(work_request.workflow_data.get("allow_failure"))
+    session.expire(work_request, ["reverse_dependencies"])
+    for dependent in work_request.reverse_dependencies:
+        if dependent.status != WorkRequestStatus.BLOCKED:
+            continue
+        if ok:
+            unblock(session, dependent)
+        elif dependent.unblock_strategy == UnblockStrategy.DEPS:
+            _mark_aborted(dependent, user=None)
+    session.flush()
+
+
+# Running and completion
+
+
+def mark_running(session: Session, work_request: WorkRequest, worker: Worker) -> bool:
+    """The worker started the request; False if it was already running there."""
+    if work_request.status == WorkRequestStatus.RUNNING:
+        if work_request.worker_id == worker.id:
+            return False
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is running on another worker"
+        )
+    if work_request.status != WorkRequestStatus.PENDING:
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is {work_request.status.value},"
+            " it cannot start"
+        )
+    if work_request.worker_id not in (None, worker.id):
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is assigned to another worker"
+        )
+    work_request.worker = worker
+    work_request.status = WorkRequestStatus.RUNNING
+    work_request.started_at = _now()
+    session.flush()
+    return True
+
+
+def mark_completed(
+    session: Session,
+    work_request: WorkRequest,
+    result: WorkRequestResult | str,
+    output_data: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record the result; False (and nothing changed) if it already finished.
+
+    `output_data` is merged into what is there (`runtime_statistics`,
+    `errors[{code, message}]`, `skip_reason`...); `runtime_statistics.duration`
+    (seconds) is filled in from `started_at` when the worker did not send it.
+    Reverse dependencies are then unblocked, or aborted if this one failed
+    without `workflow_data.allow_failure`.
+    """
+    result = WorkRequestResult(result)
+    if result == WorkRequestResult.NONE:
+        raise DomainError("A completed work request needs a result")
+    if work_request.status in (WorkRequestStatus.COMPLETED, WorkRequestStatus.ABORTED):
+        return False
+    now = _now()
+    merged = dict(work_request.output_data or {})
+    merged.update(output_data or {})
+    if work_request.started_at is not None:
+        statistics = dict(merged.get("runtime_statistics") or {})
+        statistics.setdefault(
+            "duration", int((now - work_request.started_at).total_seconds())
+        )
+        merged["runtime_statistics"] = statistics
+    work_request.output_data = merged
+    work_request.status = WorkRequestStatus.COMPLETED
+    work_request.result = result
+    work_request.completed_at = now
+    session.flush()
+    _unblock_reverse_dependencies(session, work_request)
+    return True
+
+
+# Abort
+
+
+def _mark_aborted(work_request: WorkRequest, user: User | None) -> None:
+    work_request.status = WorkRequestStatus.ABORTED
+    work_request.result = WorkRequestResult.NONE
+    work_request.completed_at = _now()
+    work_request.aborted_by = user
+
+
+def is_superseded(session: Session, work_request: WorkRequest) -> bool:
+    return bool(
+        session.scalar(
+            select(exists().where(WorkRequest.supersedes_id == work_request.id))
+        )
+    )
+
+
+def abort(session: Session, work_request: WorkRequest, user: User | None) -> list[int]:
+    """Abort the request and every unfinished descendant.
+
+    Returns the ids of those that were assigned to or running on a worker,
+    so that the caller tells their workers to stop (after commit). Their
+    `worker` is kept as a record of where they ran. Aborting an aborted
+    request is a no-op returning [].
+    """
+    if work_request.status == WorkRequestStatus.ABORTED:
+        return []
+    if work_request.status == WorkRequestStatus.COMPLETED:
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is completed, it cannot be aborted"
+        )
+    session.flush()
+    tree = (
+        select(WorkRequest.id)
+        .where(WorkRequest.id == work_request.id)
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union_all(
+        select(WorkRequest.id).where(WorkRequest.parent_id == tree.c.id)
+    )
+    on_workers = list(
+        session.scalars(
+            select(WorkRequest.id)
+            .where(WorkRequest.id.in_(select(tree.c.id)))
+            .where(
+                WorkRequest.status.in_(
+                    [WorkRequestStatus.PENDING, WorkRequestStatus.RUNNING]
+                )
+            )
+            .where(WorkRequest.worker_id.is_not(None))
+            .order_by(WorkRequest.id)
+        )
+    )
+    session.execute(
+        update(WorkRequest)
+        .where(WorkRequest.id.in_(select(tree.c.id)))
+        .where(WorkRequest.status.in_(_UNFINISHED))
+        .values(
+            status=WorkRequestStatus.ABORTED,
+            result=WorkRequestResult.NONE,
+            completed_at=_now(),
+            aborted_by_id=user.id if user is not None else None,
+        ),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    session.flush()
+    return on_workers
+
+
+# Retry
+
+
+def retry(
+    session: Session,
+    work_request: WorkRequest,
+    reason: RetryReason = RetryReason.MANUAL,
+) -> WorkRequest:
+    """A new request superseding this aborted or failed one.
+
+    It copies the task, priority, parent, dependencies, event reactions and
+    workflow data (`retry_count` incremented for automatic reasons, reset
+    by MANUAL), and the reverse dependencies now wait for it instead.
+    Automatic WORKER_LOST retries stop at MAX_AUTOMATIC_RETRIES
+    (RetryLimitReached). A failed or aborted parent workflow runs again.
+    """
+    if work_request.task_type in (TaskType.WORKFLOW, TaskType.WAIT):
+        raise WorkRequestStateError(
+            f"Retrying {work_request.task_type.value} work requests is not supported"
+        )
+    failed = work_request.status == WorkRequestStatus.COMPLETED and (
+        work_request.result in (WorkRequestResult.FAILURE, WorkRequestResult.ERROR)
+    )
+    if work_request.status != WorkRequestStatus.ABORTED and not failed:
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is {work_request.status.value}"
+            f"{'/' + work_request.result.value if work_request.result else ''}:"
+            " only aborted or failed work requests can be retried"
+        )
+    if is_superseded(session, work_request):
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} was already superseded by a retry"
+        )
+    workflow_data = dict(work_request.workflow_data)
+    retry_count = int(workflow_data.get("retry_count", 0))
+    if reason == RetryReason.MANUAL:
+        workflow_data["retry_count"] = 0
+    else:
+        if reason == RetryReason.WORKER_LOST and retry_count >= MAX_AUTOMATIC_RETRIES:
+            raise RetryLimitReached(
+                f"Work request {work_request.id} was already retried"
+                f" {retry_count} times"
+            )
+        workflow_data["retry_count"] = retry_count + 1
+
+    new = WorkRequest(
+        workspace_id=work_request.workspace_id,
+        task_type=work_request.task_type,
+        task_name=work_request.task_name,
+        task_data=dict(work_request.task_data),
+        version=work_request.version,
+        created_by_id=work_request.created_by_id,
+        priority_base=work_request.priority_base,
+        priority_adjustment=work_request.priority_adjustment,
+        parent_id=work_request.parent_id,
+        workflow_template_id=work_request.workflow_template_id,
+        workflow_data=workflow_data,
+        event_reactions=dict(work_request.event_reactions),
+        unblock_strategy=work_request.unblock_strategy,
+        expiration_delay=work_request.expiration_delay,
+        required_worker_type=work_request.required_worker_type,
+        required_architecture=work_request.required_architecture,
+        required_capabilities=list(work_request.required_capabilities),
+        supersedes=work_request,
+        status=WorkRequestStatus.BLOCKED,
+    )
+    session.add(new)
+    session.flush()
+    new.dependencies.extend(work_request.dependencies)
+    session.execute(
+        update(work_request_dependency)
+        .where(work_request_dependency.c.dependency_id == work_request.id)
+        .values(dependency_id=new.id)
+    )
+    parent = work_request.parent
+    if parent is not None and (
+        parent.status == WorkRequestStatus.ABORTED
+        or (
+            parent.status == WorkRequestStatus.COMPLETED
+            and parent.result not in _GOOD_RESULTS
+        )
+    ):
+        parent.status = WorkRequestStatus.RUNNING
+        parent.result = WorkRequestResult.NONE
+        parent.completed_at = None
+    session.flush()
+    session.expire(work_request, ["reverse_dependencies"])
+    if can_be_automatically_unblocked(session, new):
+        new.status = WorkRequestStatus.PENDING
+        session.flush()
+    return new
+
+
+@dataclass
+class WorkerLostOutcome:
+    """What `worker_lost` did: (old id, new id) retried, ids failed or released."""
+
+    retried: list[tuple[int, int]] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+
+
+def worker_lost(
+    session: Session, worker: Worker, message: str | None = None
+) -> WorkerLostOutcome:
+    """The worker died: retry what it was running, release what it had not started.
+
+    Each running request is aborted and retried automatically; one already
+    retried MAX_AUTOMATIC_RETRIES times is completed with result `error` and
+    `output_data.errors=[{code: "worker-lost", message}]` instead. Calling it
+    again for the same worker finds nothing to do.
+    """
+    outcome = WorkerLostOutcome()
+    message = message or f"Worker {worker.name} was lost while running the task"
+    running = session.scalars(
+        select(WorkRequest)
+        .where(WorkRequest.worker_id == worker.id)
+        .where(WorkRequest.status == WorkRequestStatus.RUNNING)
+        .order_by(WorkRequest.id)
+        .with_for_update()
+    ).all()
+    for work_request in running:
+        retry_count = int(work_request.workflow_data.get("retry_count", 0))
+        if retry_count >= MAX_AUTOMATIC_RETRIES:
+            mark_completed(
+                session,
+                work_request,
+                WorkRequestResult.ERROR,
+                {"errors": [{"code": "worker-lost", "message": message}]},
+            )
+            outcome.failed.append(work_request.id)
+            continue
+        _mark_aborted(work_request, user=None)
+        session.flush()
+        new = retry(session, work_request, RetryReason.WORKER_LOST)
+        outcome.retried.append((work_request.id, new.id))
+    outcome.released = list(
+        session.scalars(
+            update(WorkRequest)
+            .where(WorkRequest.worker_id == worker.id)
+            .where(WorkRequest.status == WorkRequestStatus.PENDING)
+            .values(worker_id=None)
+            .returning(WorkRequest.id),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    )
+    session.flush()
+    return outcome
+
+
+# Priorities
+
+
+def set_priority_adjustment(
+    session: Session, work_request: WorkRequest, adjustment: int
+) -> None:
+    """Set the administrator's adjustment (the caller checks the permission)."""
+    if isinstance(adjustment, bool) or not isinstance(adjustment, int):
+        raise DomainError("priority_adjustment must be an integer")
+    work_request.priority_adjustment = adjustment
+    session.flush()

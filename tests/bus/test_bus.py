@@ -1,0 +1,350 @@
+"""The broker and worker connections over real sockets on loopback."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import zmq
+
+from debusine.bus.broker import Broker, WorkerIdentity
+from debusine.bus.codec import decode, encode
+from debusine.bus.messages import HEADER, Command
+from tests.bus.conftest import (
+    INTERVAL,
+    LIVENESS,
+    TOKEN,
+    RecordingHandlers,
+    Worker,
+    noop_assignment,
+    wait_for,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+MakeBroker = Callable[..., Broker]
+MakeWorker = Callable[..., Worker]
+
+
+def raw_dealer(
+    endpoint: str, server_public_key: bytes | None, context: zmq.Context[Any]
+) -> zmq.Socket[Any]:
+    socket = context.socket(zmq.DEALER)
+    socket.linger = 0
+    if server_public_key is not None:
+        public, secret = zmq.curve_keypair()
+        socket.curve_publickey = public
+        socket.curve_secretkey = secret
+        socket.curve_serverkey = server_public_key
+    socket.connect(endpoint)
+    return socket
+
+
+def ready(token: str = TOKEN, running: list[int] | None = None) -> list[bytes]:
+    return encode(
+        Command.READY,
+        {"protocol": 1, "token": token, "metadata": {}, "running": running or []},
+    )
+
+
+def receive(socket: zmq.Socket[Any], timeout: float = 2.0) -> Any:
+    if not socket.poll(timeout * 1000):
+        return None
+    return decode(socket.recv_multipart())
+
+
+def test_worker_takes_a_noop_and_completes_it(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(7))
+    broker = make_broker()
+    worker = make_worker(broker.endpoint)
+    wait_for(lambda: worker.requests)
+    assert worker.requests == [noop_assignment(7)]
+    assert worker.connection.running == {7}
+    ((identity, metadata),) = handlers.named("worker_ready")
+    assert identity.name == "worker1"
+    assert metadata == {"system:architectures": ["amd64"]}
+
+    worker.connection.send_partial(7, 0, progress=0.5, log="building\n")
+    worker.connection.send_final(7, "success", {"runtime": 1})
+    wait_for(lambda: not worker.connection.unacknowledged and handlers.completed)
+    assert handlers.completed == {7: "success"}
+    ((_, wr_id, body),) = handlers.named("progress")
+    assert wr_id == 7
+    assert body == {
+        "work_request_id": 7,
+        "sequence": 0,
+        "progress": 0.5,
+        "log": "building\n",
+    }
+    assert handlers.named("finished")[0][1:] == (7, "success", {"runtime": 1})
+    assert worker.connection.running == set()
+    # After FINAL the broker offered the idle worker its next assignment.
+    wait_for(lambda: len(handlers.named("next_assignment")) >= 2)
+
+    # New work: the broker wakes the idle worker when told.
+    handlers.assignments.append(noop_assignment(8))
+    broker.notify_work_available()
+    wait_for(lambda: len(worker.requests) == 2)
+    assert handlers.named("worker_lost") == []
+
+
+def test_bad_token_gets_disconnect_and_nothing_else(
+    make_broker: MakeBroker, handlers: RecordingHandlers, server_keys: Any
+) -> None:
+    handlers.assignments.append(noop_assignment(1))
+    broker = make_broker()
+    context = zmq.Context()
+    try:
+        socket = raw_dealer(broker.endpoint, server_keys[0], context)
+        socket.send_multipart(ready("wrong"))
+        message = receive(socket)
+        assert message.command == Command.DISCONNECT
+        assert message.body == {"reason": "invalid token"}
+        # Nothing else: no heartbeat, no request, over several intervals.
+        assert receive(socket, INTERVAL * LIVENESS * 3) is None
+        # A heartbeat from this unknown peer is answered with DISCONNECT.
+        socket.send_multipart(encode(Command.HEARTBEAT))
+        assert receive(socket).body == {"reason": "unknown peer"}
+        socket.close()
+    finally:
+        context.term()
+    assert handlers.named("worker_ready") == []
+    assert handlers.named("next_assignment") == []
+    assert broker.connected_workers == []
+
+
+def test_second_ready_and_unexpected_commands_get_disconnect(
+    make_broker: MakeBroker, handlers: RecordingHandlers, server_keys: Any
+) -> None:
+    broker = make_broker(heartbeat_interval=1.0)
+    context = zmq.Context()
+    try:
+        socket = raw_dealer(broker.endpoint, server_keys[0], context)
+        socket.send_multipart(ready())
+        assert receive(socket).command == Command.HEARTBEAT
+        socket.send_multipart(ready())
+        assert receive(socket).body == {"reason": "READY sent twice"}
+        wait_for(lambda: handlers.named("worker_lost"))
+
+        socket.send_multipart(ready())
+        assert receive(socket).command == Command.HEARTBEAT
+        socket.send_multipart(encode(Command.FINAL_ACK, {"work_request_id": 1}))
+        message = receive(socket)
+        assert message.command == Command.DISCONNECT
+        assert "unexpected command FINAL_ACK" in message.body["reason"]
+        wait_for(lambda: len(handlers.named("worker_lost")) == 2)
+        socket.close()
+    finally:
+        context.term()
+
+
+def test_silent_peer_is_lost_within_liveness(
+    make_broker: MakeBroker, handlers: RecordingHandlers, server_keys: Any
+) -> None:
+    broker = make_broker()
+    context = zmq.Context()
+    try:
+        socket = raw_dealer(broker.endpoint, server_keys[0], context)
+        socket.send_multipart(ready(running=[3]))
+        wait_for(lambda: handlers.named("worker_ready"))
+        started = time.monotonic()
+        wait_for(lambda: handlers.named("worker_lost"))
+        elapsed = time.monotonic() - started
+        socket.close()
+    finally:
+        context.term()
+    # Lost after liveness x interval (with some slack for the poll loop).
+    assert INTERVAL * (LIVENESS - 1) <= elapsed <= INTERVAL * LIVENESS + 0.5
+    time.sleep(INTERVAL * LIVENESS * 2)
+    assert len(handlers.named("worker_lost")) == 1
+    assert broker.connected_workers == []
+
+
+def test_heartbeats_flow_while_the_task_runs(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(5))
+    broker = make_broker()
+    worker = make_worker(broker.endpoint)
+    worker.busy_for = INTERVAL * LIVENESS * 4
+    wait_for(lambda: worker.requests)
+    time.sleep(worker.busy_for)
+    # Busy for 4 x liveness intervals: never lost, never reconnected.
+    assert handlers.named("worker_lost") == []
+    assert worker.connection.sessions == 1
+    assert [w.name for w in broker.connected_workers] == ["worker1"]
+
+
+def test_broker_restart_final_resent_exactly_once(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(9))
+    broker = make_broker(heartbeat_interval=0.1)
+    endpoint = broker.endpoint
+    worker = make_worker(endpoint, heartbeat_interval=0.1)
+    wait_for(lambda: worker.requests)
+    broker.stop()
+    wait_for(lambda: not worker.connection.registered.is_set())
+    # The result is reported while there is no broker.
+    worker.connection.send_final(9, "success", {})
+    time.sleep(0.2)
+    make_broker(endpoint, heartbeat_interval=0.1)
+    wait_for(lambda: handlers.completed and not worker.connection.unacknowledged)
+    time.sleep(0.5)
+    assert [args[1] for args in handlers.named("finished")] == [9]
+    assert handlers.completed == {9: "success"}
+    # The worker re-registered: twice READY in all, and it was idle again.
+    assert len(handlers.named("worker_ready")) == 2
+
+
+def test_restarted_broker_learns_running_work_from_ready(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(4))
+    broker = make_broker()
+    endpoint = broker.endpoint
+    worker = make_worker(endpoint)
+    wait_for(lambda: worker.requests)
+    broker.stop()
+    handlers.assignments.append(noop_assignment(5))
+    make_broker(endpoint)
+    wait_for(lambda: len(handlers.named("worker_ready")) == 2)
+    time.sleep(INTERVAL * 4)
+    # Still running 4: no second task, and 4 was not given twice.
+    assert [r["work_request_id"] for r in worker.requests] == [4]
+    assert worker.connection.running == {4}
+
+
+def test_duplicate_request_is_ignored(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(2))
+    broker = make_broker()
+    worker = make_worker(broker.endpoint)
+    wait_for(lambda: worker.requests)
+    # The broker would never resend to a busy worker; force it.
+    broker._peers[next(iter(broker._peers))].running.clear()
+    handlers.assignments.append(noop_assignment(2))
+    broker.notify_work_available()
+    wait_for(lambda: not handlers.assignments)
+    time.sleep(INTERVAL * 2)
+    assert len(worker.requests) == 1
+
+
+def test_abort_reaches_the_worker(
+    make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
+) -> None:
+    handlers.assignments.append(noop_assignment(11))
+    broker = make_broker()
+    worker = make_worker(broker.endpoint)
+    wait_for(lambda: worker.requests)
+    broker.abort(11, 1)
+    wait_for(lambda: worker.aborts)
+    assert worker.aborts == [11]
+    assert worker.connection.running == set()
+
+
+def drain(socket: zmq.Socket[Any], until: bytes | None = None) -> None:
+    """Read what the broker answered; with `until`, wait for a reply with it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not socket.poll(0 if until is None else 100):
+            if until is None:
+                return
+            continue
+        frames = socket.recv_multipart()
+        if until is not None and until in frames[-1]:
+            return
+    raise AssertionError(f"no answer with {until!r}")
+
+
+def test_garbage_does_not_stop_the_broker(
+    make_broker: MakeBroker,
+    make_worker: MakeWorker,
+    handlers: RecordingHandlers,
+    server_keys: Any,
+) -> None:
+    # The garbage comes as another worker, so it cannot take worker1's place.
+    handlers.workers["garbage-token"] = WorkerIdentity(2, "noisy", "external")
+    broker = make_broker(heartbeat_interval=0.2)
+    rng = random.Random(1234)
+    valid = [
+        ready("garbage-token"),
+        ready("wrong"),
+        encode(Command.HEARTBEAT),
+        encode(
+            Command.FINAL,
+            {"work_request_id": 1, "result": "success", "output_data": {}},
+        ),
+        encode(Command.PARTIAL, {"work_request_id": 1, "sequence": 0}),
+    ]
+    context = zmq.Context()
+    try:
+        sockets = [
+            raw_dealer(broker.endpoint, server_keys[0], context),
+            raw_dealer(broker.endpoint, server_keys[0], context),
+        ]
+        for number in range(10_000):
+            kind = rng.randrange(4)
+            if kind == 0:
+                frames = [
+                    rng.randbytes(rng.randrange(40)) for _ in range(rng.randrange(1, 5))
+                ]
+            elif kind == 1:
+                base = rng.choice(valid)
+                frames = [*base[:-1], base[-1][: rng.randrange(len(base[-1]) + 1)]]
+                frames = frames[: rng.randrange(1, 4)]
+            elif kind == 2:
+                base = rng.choice(valid)
+                body = bytearray(base[-1])
+                body[rng.randrange(len(body))] = rng.randrange(256)
+                frames = [base[0], bytes([rng.randrange(12)]), bytes(body)]
+            else:
+                frames = rng.choice(valid)
+            sockets[number % 2].send_multipart(frames)
+            if number % 200 == 0:
+                for socket in sockets:
+                    drain(socket)
+        # Everything was read: a marker after the garbage is answered.
+        for socket in sockets:
+            socket.send_multipart([HEADER, b"\x05", b'{"marker": 1}'])
+            drain(socket, until=b"marker")
+            socket.close()
+    finally:
+        context.term()
+    assert broker._thread is not None
+    assert broker._thread.is_alive()
+    # A well-behaved worker is still served.
+    handlers.assignments.append(noop_assignment(21))
+    worker = make_worker(broker.endpoint, heartbeat_interval=0.2)
+    wait_for(lambda: worker.requests, timeout=10)
+    worker.connection.send_final(21, "success", {})
+    wait_for(lambda: 21 in handlers.completed)
+
+
+def test_client_without_the_server_key_cannot_talk(
+    make_broker: MakeBroker,
+    make_worker: MakeWorker,
+    handlers: RecordingHandlers,
+) -> None:
+    broker = make_broker()
+    context = zmq.Context()
+    try:
+        plain = raw_dealer(broker.endpoint, None, context)
+        wrong = raw_dealer(broker.endpoint, zmq.curve_keypair()[0], context)
+        for socket in (plain, wrong):
+            socket.send_multipart(ready())
+        worker = make_worker(broker.endpoint, server_public_key=zmq.curve_keypair()[0])
+        time.sleep(INTERVAL * LIVENESS * 3)
+        for socket in (plain, wrong):
+            assert receive(socket, 0.1) is None
+            socket.close()
+    finally:
+        context.term()
+    assert handlers.calls == []
+    assert not worker.connection.registered.is_set()
