@@ -4,16 +4,22 @@ PYTHON ?= python3
 VENV ?= .venv
 INI ?= development.ini
 TOKEN_FILE ?= var/admin-token
+# The local worker that `make run` starts beside the server.
+WORKER_NAME ?= local-worker
+WORKER_CONFIG ?= var/worker/config.ini
+WORKER_LOG ?= var/worker/worker.log
 # pytest-xdist workers; the default uses every core.
 TEST_WORKERS ?= auto
 
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: help install run migrate test lint format clean
+.PHONY: help install run run-worker worker-config migrate test lint format clean
 
 help:
 	@echo "make run    set up and start the server on http://127.0.0.1:6543/"
+	@echo "            and a local worker in the background (log: $(WORKER_LOG))"
+	@echo "make run-worker  run the local worker in the foreground"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff and mypy"
 	@echo "make clean  remove the virtualenv and runtime data (var/)"
@@ -31,9 +37,39 @@ migrate: install
 
 run: migrate
 	$(BIN)/debusine-admin --config $(INI) bootstrap --token-file $(TOKEN_FILE)
+	@$(MAKE) --no-print-directory worker-config || \
+	  echo "warning: no local worker (see above); the server runs without one"
 	@echo "Admin API token in $(TOKEN_FILE); try:"
 	@echo "  curl -H \"Token: \$$(cat $(TOKEN_FILE))\" http://127.0.0.1:6543/api/1.0/whoami/"
-	$(BIN)/debusine-server $(INI)
+	@if [ -f $(WORKER_CONFIG) ]; then \
+	  echo "Local worker $(WORKER_NAME) in the background, log in $(WORKER_LOG)"; \
+	  $(BIN)/debusine-worker --config $(WORKER_CONFIG) >>$(WORKER_LOG) 2>&1 & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  $(BIN)/debusine-server $(INI); \
+	else \
+	  $(BIN)/debusine-server $(INI); \
+	fi
+
+# The local worker's configuration: written once (its token is shown only
+# when the worker is created), with the server's bus public key.
+worker-config: migrate
+	@if [ ! -f $(WORKER_CONFIG) ]; then \
+	  set -e; mkdir -p $(dir $(WORKER_CONFIG)); \
+	  key=$$($(BIN)/debusine-admin --config $(INI) bus-keys); \
+	  key=$$(printf '%s\n' "$$key" | tail -n 1); \
+	  token=$$($(BIN)/debusine-admin --config $(INI) create-worker $(WORKER_NAME)) || { \
+	    echo "cannot create the worker $(WORKER_NAME); if it exists, write $(WORKER_CONFIG) by hand (see README.md, Workers)" >&2; exit 1; }; \
+	  token=$$(printf '%s\n' "$$token" | tail -n 1); \
+	  umask 077; \
+	  printf '[General]\nbus-endpoint = tcp://127.0.0.1:5555\napi-url = http://127.0.0.1:6543/api\ntoken = %s\nserver-public-key = %s\nwork-directory = work\n' \
+	    "$$token" "$$key" > $(WORKER_CONFIG).tmp; \
+	  mv $(WORKER_CONFIG).tmp $(WORKER_CONFIG); \
+	  echo "Wrote $(WORKER_CONFIG) for the worker $(WORKER_NAME)"; \
+	fi
+
+run-worker: worker-config
+	$(BIN)/debusine-worker --config $(WORKER_CONFIG)
 
 test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) tests

@@ -32,7 +32,6 @@ def test_help(script: str) -> None:
 @pytest.mark.parametrize(
     ("script", "message"),
     [
-        ("debusine-worker", "the worker is not implemented yet"),
         ("debusine-signer", "the signer is not implemented yet"),
     ],
 )

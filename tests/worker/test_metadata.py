@@ -1,0 +1,37 @@
+"""The worker's dynamic metadata."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from worker.metadata import collect_metadata
+
+
+def test_metadata_describes_this_host() -> None:
+    metadata = collect_metadata()
+    assert metadata["system:worker_type"] == "external"
+    assert metadata["system:cpu_count"] >= 1
+    assert metadata["system:total_physical_memory"] > 0
+    assert metadata["executor:null:available"] is True
+    assert metadata["noop:version"] == 1
+    assert "executor:unshare:available" not in metadata
+    for tool in ("sbuild", "lintian", "debdiff"):
+        assert metadata.get(f"{tool}:available") is (
+            True if shutil.which(tool) else None
+        )
+
+
+@pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs dpkg")
+def test_architectures_come_from_dpkg() -> None:
+    host = subprocess.run(
+        ["dpkg", "--print-architecture"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    metadata = collect_metadata()
+    assert metadata["system:host_architecture"] == host
+    assert metadata["system:architectures"][0] == host

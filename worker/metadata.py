@@ -1,0 +1,100 @@
+"""What the worker tells the server about itself in READY (dynamic metadata).
+
+The scheduler matches tasks against these keys (`system:architectures`,
+`executor:<name>:available`, `<tool>:available`); static metadata set by an
+administrator on the server wins over them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+from typing import Any
+
+from worker.executors import available_executors
+from worker.tasks import worker_tasks
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+# Tools whose presence the worker reports as `<tool>:available`.
+TOOLS = (
+    "sbuild",
+    "mmdebstrap",
+    "lintian",
+    "autopkgtest",
+    "piuparts",
+    "blhc",
+    "debdiff",
+)
+
+
+def _run(argv: list[str]) -> list[str] | None:
+    """The words of `argv`'s output, or None if it is missing or fails."""
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        result = subprocess.run(  # noqa: S603
+            argv, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("metadata: %s failed: %s", " ".join(argv), error)
+        return None
+    if result.returncode != 0:
+        log.warning(
+            "metadata: %s exited with %d: %s",
+            " ".join(argv),
+            result.returncode,
+            result.stderr.strip(),
+        )
+        return None
+    return result.stdout.split()
+
+
+def architectures() -> tuple[str | None, list[str]]:
+    """(host architecture, every architecture this host can run)."""
+    host_words = _run(["dpkg", "--print-architecture"])
+    host = host_words[0] if host_words else None
+    found: list[str] = [host] if host else []
+    for words in (
+        _run(["dpkg", "--print-foreign-architectures"]),
+        # arch-test lists what the host can actually execute.
+        _run(["arch-test"]),
+    ):
+        for architecture in words or []:
+            if ARCHITECTURE_RE.fullmatch(architecture) and architecture not in found:
+                found.append(architecture)
+    return host, found
+
+
+def total_physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return None
+
+
+def collect_metadata() -> dict[str, Any]:
+    host, archs = architectures()
+    metadata: dict[str, Any] = {
+        "system:worker_type": "external",
+        "system:architectures": archs,
+        "system:cpu_count": os.cpu_count() or 1,
+    }
+    if host:
+        metadata["system:host_architecture"] = host
+    memory = total_physical_memory()
+    if memory:
+        metadata["system:total_physical_memory"] = memory
+    for name in available_executors():
+        metadata[f"executor:{name}:available"] = True
+    for tool in TOOLS:
+        if shutil.which(tool):
+            metadata[f"{tool}:available"] = True
+    for name, task in sorted(worker_tasks().items()):
+        metadata[f"{name}:version"] = task.version()
+    return metadata
