@@ -37,3 +37,18 @@ def includeme(config: Configurator) -> None:
     )
     config.add_route("api.lookup.single", "/api/1.0/lookup/single/")
     config.add_route("api.lookup.multiple", "/api/1.0/lookup/multiple/")
+    # Work requests (client-protocol.md routes 1-6 and 9) and metrics
+    config.add_route("api.work_requests", "/api/1.0/work-request/")
+    config.add_route(
+        "api.work_request", r"/api/1.0/work-request/{work_request_id:\d+}/"
+    )
+    for action in ("retry", "abort", "unblock"):
+        config.add_route(
+            f"api.work_request.{action}",
+            rf"/api/1.0/work-request/{{work_request_id:\d+}}/{action}/",
+        )
+    config.add_route("api.open_metrics", "/api/1.0/open-metrics/")
+    # Live logs of a work request (our addition to the client protocol)
+    config.add_route(
+        "api.work_request.log", r"/api/1.0/work-request/{work_request_id:\d+}/log/"
+    )

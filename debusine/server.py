@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         server_settings.pop("host", None)
         server_settings.pop("port", None)
         server_settings["listen"] = args.listen
+    orchestrator = start_orchestrator(app)
     log.info(
         "debusine-server serving %s", server_settings.get("listen", "0.0.0.0:8080")
     )
@@ -79,7 +80,30 @@ def main(argv: list[str] | None = None) -> int:
         waitress.serve(app, **server_settings)
     except (KeyboardInterrupt, SystemExit):
         log.info("debusine-server stopping")
+    finally:
+        if orchestrator is not None:
+            orchestrator.stop()
     return 0
+
+
+def start_orchestrator(app: Any) -> Any:
+    """Start the orchestrator when `debusine.orchestrator` is true, else None.
+
+    Here and not in the WSGI app factory: only the serving process runs it
+    (tests and tools build the application many times). It becomes active
+    or waits as a hot standby (see debusine.orchestration.orchestrator).
+    """
+    from debusine.orchestration.orchestrator import Orchestrator, orchestrator_enabled
+
+    registry = getattr(app, "registry", None)
+    if registry is None:
+        return None
+    settings = registry.settings
+    factory = registry.get("debusine.db_session_factory")
+    if not orchestrator_enabled(settings) or factory is None:
+        return None
+    log.info("debusine-server starting the orchestrator")
+    return Orchestrator(settings, factory).start()
 
 
 if __name__ == "__main__":

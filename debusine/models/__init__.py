@@ -32,6 +32,7 @@ from debusine.models.collections import (
 )
 from debusine.models.files import File, FileInStore, FileStore, FileStoreBackend
 from debusine.models.scopes import FileStoreInScope, Scope, ScopeRole, ScopeRoles
+from debusine.models.work_request_logs import WorkRequestLog, WorkRequestProgress
 from debusine.models.work_requests import (
     NotificationChannel,
     TaskType,
@@ -87,6 +88,8 @@ __all__ = [
     "UnblockStrategy",
     "User",
     "WorkRequest",
+    "WorkRequestLog",
+    "WorkRequestProgress",
     "WorkRequestResult",
     "WorkRequestStatus",
     "Worker",

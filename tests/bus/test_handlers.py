@@ -70,10 +70,3 @@ def test_worker_ready_and_lost(factory: sessionmaker[Session]) -> None:
     handlers.worker_lost(identity)
     with factory() as session:
         assert not session.get_one(Worker, worker_id).connected
-
-
-def test_not_wired_yet(factory: sessionmaker[Session]) -> None:
-    handlers = DatabaseBusHandlers(factory)
-    identity = WorkerIdentity(1, "x", "external")
-    with pytest.raises(NotImplementedError, match="scheduler integration"):
-        handlers.next_assignment(identity)

@@ -34,6 +34,11 @@ class Setup:
     artifact_id: int
     target_id: int
     collection_id: int
+    # Work requests in Lab: one created by the owner, an aborted one (to
+    # retry) and one blocked for a manual review (to unblock).
+    work_request_id: int = 0
+    aborted_id: int = 0
+    blocked_id: int = 0
 
 
 def grant(session: Session, workspace: models.Workspace, role: str) -> str:
@@ -92,7 +97,28 @@ def setup(webapp: TestApp, db_session: Session) -> Setup:
     lab_collection = factories.CollectionFactory(
         workspace=lab, name="sid", category="debian:suite"
     )
-    return Setup(tokens, ids[0], ids[1], lab_collection.id)
+    created = webapp.post_json(
+        "/api/1.0/work-request/",
+        {"task_name": "noop", "task_data": {}, "workspace": "Lab"},
+        headers=owner,
+    ).json
+    aborted = factories.WorkRequestFactory(
+        workspace=lab, status=models.WorkRequestStatus.ABORTED
+    )
+    blocked = factories.WorkRequestFactory(
+        workspace=lab,
+        status=models.WorkRequestStatus.BLOCKED,
+        unblock_strategy=models.UnblockStrategy.MANUAL,
+    )
+    return Setup(
+        tokens,
+        ids[0],
+        ids[1],
+        lab_collection.id,
+        work_request_id=created["id"],
+        aborted_id=aborted.id,
+        blocked_id=blocked.id,
+    )
 
 
 Action = Callable[[TestApp, dict[str, str], Setup], int]
@@ -174,6 +200,40 @@ ACTIONS: dict[str, Action] = {
         h,
         {"lookup": "sid@debian:suite", "workspace": "Lab"},
     ),
+    "list work requests": lambda a, h, s: call(
+        a, "GET", "/api/1.0/work-request/?workspace=Lab", h
+    ),
+    "show work request": lambda a, h, s: call(
+        a, "GET", f"/api/1.0/work-request/{s.work_request_id}/", h
+    ),
+    "create work request": lambda a, h, s: json_call(
+        a,
+        "POST",
+        "/api/1.0/work-request/",
+        h,
+        {"task_name": "noop", "task_data": {}, "workspace": "Lab"},
+    ),
+    "lower priority": lambda a, h, s: json_call(
+        a,
+        "PATCH",
+        f"/api/1.0/work-request/{s.work_request_id}/",
+        h,
+        {"priority_adjustment": -1},
+    ),
+    "retry work request": lambda a, h, s: json_call(
+        a, "POST", f"/api/1.0/work-request/{s.aborted_id}/retry/", h, {}
+    ),
+    "unblock work request": lambda a, h, s: json_call(
+        a,
+        "POST",
+        f"/api/1.0/work-request/{s.blocked_id}/unblock/",
+        h,
+        {"notes": "seen", "action": None},
+    ),
+    "abort work request": lambda a, h, s: json_call(
+        a, "POST", f"/api/1.0/work-request/{s.work_request_id}/abort/", h, {}
+    ),
+    "open metrics": lambda a, h, s: call(a, "GET", "/api/1.0/open-metrics/", h),
 }
 
 # Expected status per caller, in CALLERS order.
@@ -194,6 +254,18 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "show collection": READ,
     "collection items": READ,
     "lookup": READ,
+    "list work requests": READ,
+    "show work request": READ,
+    "create work request": (403, 403, 200, 200, 404, 403),
+    # Only the creator (here the owner) may lower it; raising needs a superuser.
+    "lower priority": (404, 403, 403, 200, 404, 403),
+    # The contributor's retry supersedes it: the owner's then conflicts.
+    "retry work request": (404, 403, 200, 409, 404, 403),
+    "unblock work request": (404, 403, 403, 200, 404, 403),
+    # The owner is both the creator and a workspace owner.
+    "abort work request": (404, 403, 403, 200, 404, 403),
+    # Public, as upstream: counts only, nothing private.
+    "open metrics": (200, 200, 200, 200, 200, 200),
 }
 
 
@@ -223,6 +295,7 @@ def test_every_api_route_is_in_the_matrix(webapp: TestApp) -> None:
         "api.lookup.multiple",  # same checks as api.lookup.single
         "api.artifact.upload",  # "upload probe"
         "artifact.download",  # "download file", "download tarball"
+        "api.work_request.log",  # tested in test_work_request_logs
     }
     covered = {
         "api.workspace",
@@ -233,6 +306,12 @@ def test_every_api_route_is_in_the_matrix(webapp: TestApp) -> None:
         "api.collection",
         "api.collection.items",
         "api.lookup.single",
+        "api.work_requests",
+        "api.work_request",
+        "api.work_request.retry",
+        "api.work_request.abort",
+        "api.work_request.unblock",
+        "api.open_metrics",
     }
     mapper = webapp.app.registry.queryUtility(IRoutesMapper)
     names = {route.name for route in mapper.get_routes()}

@@ -83,7 +83,12 @@ def admin(args: list[str], ini: str, env: dict[str, str]) -> str:
 def test_production_ini_against_configured_database(
     scratch_database: str, base_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**base_env, "DEBUSINE_SQLALCHEMY_URL": scratch_database}
+    env = {
+        **base_env,
+        "DEBUSINE_SQLALCHEMY_URL": scratch_database,
+        "DEBUSINE_BUS_BIND": f"tcp://127.0.0.1:{free_port()}",
+        "DEBUSINE_DATA_DIR": str(tmp_path / "data"),
+    }
     token_file = tmp_path / "token"
     admin(["bootstrap", "--token-file", str(token_file)], "production.ini", env)
     port = free_port()
@@ -117,7 +122,11 @@ def embedded_data_dir() -> Iterator[Path]:
 def test_development_ini_starts_and_stops_embedded_postgresql(
     embedded_data_dir: Path, base_env: dict[str, str]
 ) -> None:
-    env = {**base_env, "DEBUSINE_DATA_DIR": str(embedded_data_dir)}
+    env = {
+        **base_env,
+        "DEBUSINE_DATA_DIR": str(embedded_data_dir),
+        "DEBUSINE_BUS_BIND": f"tcp://127.0.0.1:{free_port()}",
+    }
     admin(["migrate"], "development.ini", env)
     pgdata = embedded_data_dir / "postgres"
     assert (pgdata / "PG_VERSION").exists()
