@@ -14,7 +14,9 @@ from debusine.bus.broker import Broker, WorkerIdentity
 from debusine.bus.connection import WorkerConnection
 
 TOKEN = "good-token"
-INTERVAL = 0.05
+# Generous enough for a loaded 2-core CI machine: a peer is lost after
+# LIVENESS silent intervals.
+INTERVAL = 0.15
 LIVENESS = 3
 
 

