@@ -13,6 +13,7 @@ import math
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ DEFAULT_HEARTBEAT_INTERVAL = 5.0
 DEFAULT_LIVENESS = 3
 # How many messages the loop reads before it looks at timers and commands.
 BATCH = 1000
+# How many stored results the broker remembers to acknowledge re-sent FINALs.
+FINISHED_MEMORY = 10_000
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,11 @@ class Broker:
         self._wake_lock = threading.Lock()
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._peers: dict[bytes, _Peer] = {}
+        # Results this broker has stored, by (worker id, work request id): a
+        # FINAL re-sent because its ACK crossed a reconnection is acknowledged
+        # again without reaching the handlers. Bounded; across a broker
+        # restart the handlers' own idempotency takes over.
+        self._finished: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._closed = False
@@ -335,17 +343,22 @@ class Broker:
 
     def _final(self, peer: _Peer, message: Message) -> None:
         work_request_id = message.body["work_request_id"]
-        try:
-            self.handlers.finished(
-                peer.worker,
-                work_request_id,
-                message.body["result"],
-                message.body["output_data"],
-            )
-        except Exception:
-            # Not acknowledged: the worker sends it again after reconnecting.
-            log.exception("bus: storing the result of %s failed", work_request_id)
-            return
+        key = (peer.worker.id, work_request_id)
+        if key not in self._finished:
+            try:
+                self.handlers.finished(
+                    peer.worker,
+                    work_request_id,
+                    message.body["result"],
+                    message.body["output_data"],
+                )
+            except Exception:
+                # Not acknowledged: the worker sends it again after reconnecting.
+                log.exception("bus: storing the result of %s failed", work_request_id)
+                return
+            self._finished[key] = None
+            while len(self._finished) > FINISHED_MEMORY:
+                self._finished.popitem(last=False)
         peer.running.discard(work_request_id)
         if self._send(
             peer.routing_id, Command.FINAL_ACK, {"work_request_id": work_request_id}

@@ -349,3 +349,37 @@ def test_client_without_the_server_key_cannot_talk(
         context.term()
     assert handlers.calls == []
     assert not worker.connection.registered.is_set()
+
+
+def test_repeated_final_reaches_the_handlers_once(
+    make_broker: MakeBroker,
+    handlers: RecordingHandlers,
+    server_keys: tuple[bytes, bytes],
+) -> None:
+    handlers.assignments.append(noop_assignment(12))
+    broker = make_broker()
+    context = zmq.Context()
+    socket = raw_dealer(broker.endpoint, server_keys[0], context)
+    try:
+        socket.send_multipart(ready())
+        commands = []
+        while Command.REQUEST not in commands:
+            message = receive(socket)
+            assert message is not None
+            commands.append(message.command)
+        final = {"work_request_id": 12, "result": "success", "output_data": {}}
+        acks = 0
+        # The second FINAL is what a worker sends when the ACK was lost.
+        for _ in range(2):
+            socket.send_multipart(encode(Command.FINAL, final))
+            while True:
+                message = receive(socket)
+                assert message is not None
+                if message.command == Command.FINAL_ACK:
+                    acks += 1
+                    break
+        assert acks == 2
+        assert [args[1] for args in handlers.named("finished")] == [12]
+    finally:
+        socket.close()
+        context.term()
