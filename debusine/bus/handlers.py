@@ -216,6 +216,11 @@ class DatabaseBusHandlers:
             changed = work_requests.mark_completed(
                 session, work_request, result, output_data
             )
+            # Only dependents or a workflow can have new work now; the worker
+            # that finished is offered its next assignment by the broker.
+            may_unblock = work_request.parent_id is not None or bool(
+                work_request.reverse_dependencies
+            )
         if not changed:
             log.info(
                 "bus: FINAL of work request %s from %s again: already finished",
@@ -224,5 +229,6 @@ class DatabaseBusHandlers:
             )
             return
         log.info("bus: work request %s completed: %s", work_request_id, result)
-        # Its dependents may now be pending, for any idle worker.
-        self._work_available()
+        if may_unblock:
+            # Its dependents may now be pending, for any idle worker.
+            self._work_available()

@@ -1,0 +1,164 @@
+"""End-to-end noop throughput through the real bus, with 50 workers in-process.
+
+Run as `.venv/bin/python bench/scheduler.py`. It starts the embedded
+PostgreSQL with a throw-away data directory under /tmp, migrates a fresh
+database, registers 50 workers, starts a `Broker` with the database
+handlers (what the orchestrator runs) on a loopback port, connects 50
+`WorkerConnection`s (CURVE, tokens) that answer each REQUEST with a FINAL at
+once, queues N `noop` work requests and times until all are completed in the
+database. Prints `FIGURE bus_noop_completed_per_s`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import zmq
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from debusine import models
+from debusine.bus.broker import Broker
+from debusine.bus.connection import WorkerConnection
+from debusine.bus.handlers import DatabaseBusHandlers
+from debusine.db.embedded import ensure_database, server_url, start_server
+from debusine.db.migrations import alembic_config, upgrade
+from debusine.work_requests import create_work_request
+
+WORKERS = 50
+WORK_REQUESTS = int(os.environ.get("BENCH_WORK_REQUESTS", "3000"))
+TIMEOUT = 300.0
+
+
+def setup(factory: sessionmaker[Session]) -> tuple[int, list[str]]:
+    """A workspace and WORKERS workers; their token keys."""
+    keys = []
+    with factory.begin() as session:
+        workspace = models.Workspace(
+            scope=models.Scope(name="bench", label="Bench"), name="bench"
+        )
+        session.add(workspace)
+        for n in range(WORKERS):
+            token, key = models.Token.generate(enabled=True)
+            session.add(
+                models.Worker(
+                    name=f"bench-{n}",
+                    worker_type=models.WorkerType.EXTERNAL,
+                    token=token,
+                )
+            )
+            keys.append(key)
+        session.flush()
+        return workspace.id, keys
+
+
+def queue(factory: sessionmaker[Session], workspace_id: int) -> None:
+    with factory.begin() as session:
+        workspace = session.get_one(models.Workspace, workspace_id)
+        for _ in range(WORK_REQUESTS):
+            create_work_request(
+                session,
+                workspace=workspace,
+                task_type=models.TaskType.WORKER,
+                task_name="noop",
+                task_data={},
+                created_by=None,
+            )
+
+
+def completed(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return (
+            session.scalar(
+                select(func.count()).where(
+                    models.WorkRequest.status == models.WorkRequestStatus.COMPLETED
+                )
+            )
+            or 0
+        )
+
+
+def main() -> None:
+    pgdata = Path(tempfile.mkdtemp(prefix="debusine-bench-bus-")) / "pgdata"
+    connections: list[WorkerConnection] = []
+    broker: Broker | None = None
+    try:
+        server = start_server(pgdata)
+        ensure_database(server, "bench")
+        url = server_url(server, "bench")
+        upgrade(alembic_config(database_url=url))
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+        factory = sessionmaker(bind=engine)
+        workspace_id, keys = setup(factory)
+
+        public, secret = zmq.curve_keypair()
+        handlers = DatabaseBusHandlers(factory)
+        broker = Broker(
+            "tcp://127.0.0.1:*",
+            handlers,
+            server_secret_key=secret,
+            server_public_key=public,
+        ).start()
+        handlers.on_work_available = broker.notify_work_available
+
+        for key in keys:
+            holder: dict[str, WorkerConnection] = {}
+
+            def on_request(body: dict[str, Any], holder: Any = holder) -> None:
+                holder["connection"].send_final(body["work_request_id"], "success", {})
+
+            connection = WorkerConnection(
+                broker.endpoint,
+                key,
+                public,
+                {
+                    "system:architectures": ["amd64"],
+                    "system:host_architecture": "amd64",
+                },
+                on_request=on_request,
+                on_abort=lambda _id: None,
+            )
+            holder["connection"] = connection
+            connections.append(connection.start())
+        deadline = time.monotonic() + 30
+        while len(broker.connected_workers) < WORKERS:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not all connect")
+            time.sleep(0.05)
+
+        queue(factory, workspace_id)
+        start = time.monotonic()
+        broker.notify_work_available()
+        done = threading.Event()
+        while not done.is_set():
+            count = completed(factory)
+            if count >= WORK_REQUESTS:
+                break
+            if time.monotonic() - start > TIMEOUT:
+                raise RuntimeError(f"only {count} of {WORK_REQUESTS} completed")
+            time.sleep(0.05)
+        elapsed = time.monotonic() - start
+        rate = WORK_REQUESTS / elapsed
+        print(
+            f"# {WORK_REQUESTS} noop work requests, {WORKERS} workers: {elapsed:.2f} s"
+        )
+        print(f"FIGURE bus_noop_completed_per_s {rate:.0f} per_s target >=500")
+    finally:
+        for connection in connections:
+            connection.stop()
+        if broker is not None:
+            broker.stop()
+        shutil.rmtree(pgdata.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
