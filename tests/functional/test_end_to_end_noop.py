@@ -166,3 +166,40 @@ def _connected(yaml_text: str, name: str) -> bool | None:
         if worker.get("name") == name:
             return bool(worker.get("connected"))
     return None
+
+
+def test_standby_server_takes_over_when_the_first_is_killed(
+    system: System, tmp_path: Path
+) -> None:
+    """A second server with the orchestrator on waits, then takes over."""
+    system.start_worker("e2e-s", tmp_path / "s")
+    one = system.api(
+        "POST", "/work-request/", json={"task_name": "noop", "task_data": {}}
+    )
+    assert system.wait_completed(one["id"])["result"] == "success"
+
+    port = free_port()
+    standby = run_server("development.ini", port, system.env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/1.0/whoami/", standby)
+        first_url = system.base_url
+        # Kill the active server's process outright: its advisory lock goes
+        # with its database connections.
+        active = [
+            line.split()[0]
+            for line in subprocess.run(
+                ["pgrep", "-af", "debusine-server"], capture_output=True, text=True
+            ).stdout.splitlines()
+            if f"--listen 127.0.0.1:{first_url.rsplit(':', 1)[1]}" in line
+        ]
+        assert len(active) == 1
+        os.kill(int(active[0]), signal.SIGKILL)
+        system.base_url = f"http://127.0.0.1:{port}"
+        two = system.api(
+            "POST", "/work-request/", json={"task_name": "noop", "task_data": {}}
+        )
+        done = system.wait_completed(two["id"], timeout=60)
+        assert done["result"] == "success"
+        assert done["worker"] == "e2e-s"
+    finally:
+        stop(standby)
