@@ -156,42 +156,57 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_output_options(on_workspace)
 
 
+def _find_grant(
+    session: Session, target: Scope | Workspace, group: Group, role: str
+) -> ScopeRole | WorkspaceRole | None:
+    """The role row granting `role` on `target` to `group`, if any."""
+    if isinstance(target, Workspace):
+        return session.scalar(
+            select(WorkspaceRole).where(
+                WorkspaceRole.workspace_id == target.id,
+                WorkspaceRole.group_id == group.id,
+                WorkspaceRole.role == WorkspaceRoles(role),
+            )
+        )
+    return session.scalar(
+        select(ScopeRole).where(
+            ScopeRole.scope_id == target.id,
+            ScopeRole.group_id == group.id,
+            ScopeRole.role == ScopeRoles(role),
+        )
+    )
+
+
+def _grant(
+    session: Session, target: Scope | Workspace, group: Group, role: str
+) -> bool:
+    """Grant `role` on `target` to `group`; False if it already had it."""
+    if _find_grant(session, target, group, role) is not None:
+        return False
+    if isinstance(target, Workspace):
+        session.add(
+            WorkspaceRole(workspace=target, group=group, role=WorkspaceRoles(role))
+        )
+        label = target.full_name
+    else:
+        session.add(ScopeRole(scope=target, group=group, role=ScopeRoles(role)))
+        label = target.name
+    flush_unique(session, f"group {group.name} was just granted {role} on {label}")
+    return True
+
+
 def grant_scope_role(
     session: Session, scope: Scope, group: Group, role: ScopeRoles
 ) -> bool:
     """Grant `role` on `scope` to `group`; False if it already had it."""
-    exists = session.scalar(
-        select(ScopeRole).where(
-            ScopeRole.scope_id == scope.id,
-            ScopeRole.group_id == group.id,
-            ScopeRole.role == role,
-        )
-    )
-    if exists is not None:
-        return False
-    session.add(ScopeRole(scope=scope, group=group, role=role))
-    flush_unique(session, f"group {group.name} was just granted {role} on {scope.name}")
-    return True
+    return _grant(session, scope, group, role)
 
 
 def grant_workspace_role(
     session: Session, workspace: Workspace, group: Group, role: WorkspaceRoles
 ) -> bool:
     """Grant `role` on `workspace` to `group`; False if it already had it."""
-    exists = session.scalar(
-        select(WorkspaceRole).where(
-            WorkspaceRole.workspace_id == workspace.id,
-            WorkspaceRole.group_id == group.id,
-            WorkspaceRole.role == role,
-        )
-    )
-    if exists is not None:
-        return False
-    session.add(WorkspaceRole(workspace=workspace, group=group, role=role))
-    flush_unique(
-        session, f"group {group.name} was just granted {role} on {workspace.full_name}"
-    )
-    return True
+    return _grant(session, workspace, group, role)
 
 
 def _target(
@@ -209,12 +224,7 @@ def grant_role(args: argparse.Namespace, session: Session, out: Output) -> None:
     scope, target, label = _target(session, args)
     groups = [get_group(session, scope, name) for name in args.groups]
     for group in groups:
-        if isinstance(target, Workspace):
-            granted = grant_workspace_role(
-                session, target, group, WorkspaceRoles(args.role)
-            )
-        else:
-            granted = grant_scope_role(session, target, group, ScopeRoles(args.role))
+        granted = _grant(session, target, group, args.role)
         verb = "Granted" if granted else "Already granted:"
         out.line(f"{verb} {args.role} on {label} to group {group.name}")
 
@@ -223,23 +233,7 @@ def revoke_role(args: argparse.Namespace, session: Session, out: Output) -> None
     scope, target, label = _target(session, args)
     groups = [get_group(session, scope, name) for name in args.groups]
     for group in groups:
-        grant: ScopeRole | WorkspaceRole | None
-        if isinstance(target, Workspace):
-            grant = session.scalar(
-                select(WorkspaceRole).where(
-                    WorkspaceRole.workspace_id == target.id,
-                    WorkspaceRole.group_id == group.id,
-                    WorkspaceRole.role == WorkspaceRoles(args.role),
-                )
-            )
-        else:
-            grant = session.scalar(
-                select(ScopeRole).where(
-                    ScopeRole.scope_id == target.id,
-                    ScopeRole.group_id == group.id,
-                    ScopeRole.role == ScopeRoles(args.role),
-                )
-            )
+        grant = _find_grant(session, target, group, args.role)
         if grant is None:
             out.line(f"Group {group.name} has no {args.role} role on {label}")
             continue
