@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 from zmq.utils import z85
 
+from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
+
 SECTION = "General"
 SYSTEM_CONFIG = Path("/etc/debusine/worker/config.ini")
-DEFAULT_HEARTBEAT_INTERVAL = 5.0
-DEFAULT_LIVENESS = 3
 # A Z85-encoded CURVE key (`debusine-admin bus-keys --show`).
 CURVE_KEY_LENGTH = 40
 EXAMPLE = (

@@ -26,12 +26,16 @@ from debusine.bus.codec import (
     decode,
     encode,
 )
-from debusine.bus.messages import WORKER_COMMANDS, Command, Message
+from debusine.bus.messages import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_LIVENESS,
+    WORKER_COMMANDS,
+    Command,
+    Message,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT_INTERVAL = 5.0
-DEFAULT_LIVENESS = 3
 # How many messages the loop reads before it looks at timers and commands.
 BATCH = 1000
 # How many stored results the broker remembers to acknowledge re-sent FINALs.

@@ -23,12 +23,16 @@ from debusine.bus.codec import (
     decode,
     encode,
 )
-from debusine.bus.messages import BROKER_COMMANDS, PROTOCOL_VERSION, Command
+from debusine.bus.messages import (
+    BROKER_COMMANDS,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_LIVENESS,
+    PROTOCOL_VERSION,
+    Command,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT_INTERVAL = 5.0
-DEFAULT_LIVENESS = 3
 RECONNECT_MIN = 1.0
 RECONNECT_MAX = 32.0
 

@@ -13,6 +13,10 @@ from marshmallow import Schema, fields, validate
 
 HEADER = b"DBW01"
 PROTOCOL_VERSION = 1
+# Liveness both sides agree on unless configured otherwise: a peer silent
+# for LIVENESS heartbeat intervals is gone.
+DEFAULT_HEARTBEAT_INTERVAL = 5.0
+DEFAULT_LIVENESS = 3
 
 
 class Command(enum.IntEnum):

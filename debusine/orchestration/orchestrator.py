@@ -47,9 +47,10 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from debusine import work_requests
-from debusine.bus.broker import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, Broker
+from debusine.bus.broker import Broker
 from debusine.bus.handlers import DatabaseBusHandlers
 from debusine.bus.keys import ensure_server_keys, load_server_keys
+from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
 from debusine.config import as_bool
 from debusine.models import Worker, WorkRequest, WorkRequestStatus
 

@@ -61,13 +61,14 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """Record the orchestrator's after-commit hooks instead of calling them."""
     calls: list[tuple[Any, ...]] = []
 
-    def hook(name: str) -> Any:
+    def recorder(name: str) -> Any:
         def record(tm: Any, *args: Any) -> None:
             calls.append((name, *args))
 
         return record
 
-    monkeypatch.setattr(views, "_orchestrator_hook", hook)
+    for name in ("after_commit_notify", "after_commit_abort"):
+        monkeypatch.setattr(views, name, recorder(name))
     return calls
 
 

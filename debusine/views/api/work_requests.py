@@ -15,9 +15,7 @@ to run after the commit.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -25,11 +23,13 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from pyramid.request import Request
 from pyramid.view import view_config
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from debusine.errors import DomainError
 from debusine.models import Artifact, WorkRequest, Workspace
 from debusine.models.work_requests import UnblockStrategy, WorkRequestStatus
 from debusine.models.workspaces import WorkspaceRoles
+from debusine.orchestration.orchestrator import after_commit_abort, after_commit_notify
 from debusine.permissions import (
     can_configure_workspace,
     can_create_work_requests,
@@ -57,7 +57,6 @@ from debusine.work_requests import (
     set_priority_adjustment,
 )
 
-ORCHESTRATOR_MODULE = "debusine.orchestration.orchestrator"
 CREATE_FIELDS = ("task_name", "task_data", "workspace", "event_reactions")
 
 
@@ -181,31 +180,14 @@ def work_request_response(request: Request, work_request: WorkRequest) -> dict:
 # Helpers -------------------------------------------------------------------
 
 
-def _orchestrator_hook(name: str) -> Callable[..., Any] | None:
-    """`debusine.orchestration.orchestrator.<name>`, if that exists yet."""
-    try:
-        module = importlib.import_module(ORCHESTRATOR_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != ORCHESTRATOR_MODULE:
-            raise
-        return None
-    hook: Callable[..., Any] | None = getattr(module, name, None)
-    return hook
-
-
 def notify_orchestrator(request: Request) -> None:
     """After commit, tell the orchestrator that there may be work to schedule."""
-    hook = _orchestrator_hook("after_commit_notify")
-    if hook is not None:
-        hook(request.tm)
+    after_commit_notify(request.tm)
 
 
 def stop_on_workers(request: Request, work_request_ids: list[int]) -> None:
     """After commit, have the workers running these aborted requests stop them."""
     if not work_request_ids:
-        return
-    hook = _orchestrator_hook("after_commit_abort")
-    if hook is None:
         return
     rows = request.db.execute(
         select(WorkRequest.id, WorkRequest.worker_id).where(
@@ -217,7 +199,7 @@ def stop_on_workers(request: Request, work_request_ids: list[int]) -> None:
     for work_request_id in work_request_ids:
         worker_id = workers.get(work_request_id)
         if worker_id is not None:
-            hook(request.tm, work_request_id, worker_id)
+            after_commit_abort(request.tm, work_request_id, worker_id)
 
 
 def _refuse_unknown_fields(request: Request) -> None:
@@ -345,7 +327,11 @@ def create(request: Request) -> dict[str, Any]:
 )
 @view_config(route_name="api.work_requests", request_method="GET", renderer="json")
 def list_work_requests(request: Request) -> dict[str, Any]:
-    query: Select[tuple[WorkRequest]] = select(WorkRequest)
+    # Each row shows its worker, workspace and scope: load them with it.
+    query: Select[tuple[WorkRequest]] = select(WorkRequest).options(
+        joinedload(WorkRequest.worker),
+        joinedload(WorkRequest.workspace).joinedload(Workspace.scope),
+    )
     name = request.params.get("workspace")
     if name:
         workspace = get_workspace(request, name)
