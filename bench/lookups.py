@@ -9,11 +9,10 @@ from, then times 2,000 single lookups of mixed kinds in-process.
 
 from __future__ import annotations
 
+import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,14 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from bench.support import fresh_database
 from debusine import models
 from debusine.collections import lookup_single
-from debusine.db.embedded import ensure_database, server_url, start_server
-from debusine.db.migrations import alembic_config, upgrade
 from debusine.permissions import ANONYMOUS
 
 PACKAGES = int(
-    __import__("os").environ.get("BENCH_PACKAGES", "10000")
+    os.environ.get("BENCH_PACKAGES", "10000")
 )  # x 2 versions: 20,000 sources + 80,000 binaries
 ARCHES = ("amd64", "arm64", "i386", "all")
 LOOKUPS = 2_000
@@ -131,12 +129,7 @@ def queries(rng: random.Random, artifact_ids: list[int]) -> list[str]:
 
 
 def main() -> None:
-    pgdata = Path(tempfile.mkdtemp(prefix="debusine-bench-lookups-")) / "pgdata"
-    try:
-        server = start_server(pgdata)
-        ensure_database(server, "bench")
-        url = server_url(server, "bench")
-        upgrade(alembic_config(database_url=url))
+    with fresh_database("lookups") as url:
         engine = create_engine(url)
         with Session(engine) as session:
             started = time.perf_counter()
@@ -162,8 +155,6 @@ def main() -> None:
         p99 = timings[int(len(timings) * 0.99) - 1]
         print(f"FIGURE lookup_single_p50 {p50:.3f} ms target <=2")
         print(f"FIGURE lookup_single_p99 {p99:.3f} ms target <=20")
-    finally:
-        shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

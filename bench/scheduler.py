@@ -12,10 +12,7 @@ database. Prints `FIGURE bus_noop_completed_per_s`.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,12 +23,11 @@ import zmq
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.support import fresh_database
 from debusine import models
 from debusine.bus.broker import Broker
 from debusine.bus.connection import WorkerConnection
 from debusine.bus.handlers import DatabaseBusHandlers
-from debusine.db.embedded import ensure_database, server_url, start_server
-from debusine.db.migrations import alembic_config, upgrade
 from debusine.work_requests import create_work_request
 
 WORKERS = 50
@@ -88,16 +84,18 @@ def completed(factory: sessionmaker[Session]) -> int:
 
 
 def main() -> None:
-    pgdata = Path(tempfile.mkdtemp(prefix="debusine-bench-bus-")) / "pgdata"
+    with fresh_database("bus") as url:
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+        try:
+            run(sessionmaker(bind=engine))
+        finally:
+            engine.dispose()
+
+
+def run(factory: sessionmaker[Session]) -> None:
     connections: list[WorkerConnection] = []
     broker: Broker | None = None
     try:
-        server = start_server(pgdata)
-        ensure_database(server, "bench")
-        url = server_url(server, "bench")
-        upgrade(alembic_config(database_url=url))
-        engine = create_engine(url, pool_size=10, max_overflow=20)
-        factory = sessionmaker(bind=engine)
         workspace_id, keys = setup(factory)
 
         public, secret = zmq.curve_keypair()
@@ -138,8 +136,7 @@ def main() -> None:
         queue(factory, workspace_id)
         start = time.monotonic()
         broker.notify_work_available()
-        done = threading.Event()
-        while not done.is_set():
+        while True:
             count = completed(factory)
             if count >= WORK_REQUESTS:
                 break
@@ -157,7 +154,6 @@ def main() -> None:
             connection.stop()
         if broker is not None:
             broker.stop()
-        shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ the median of repeats, each rolled back. N is 10,000 then 100,000.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,9 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from bench.support import fresh_database
 from debusine import models
-from debusine.db.embedded import ensure_database, server_url, start_server
-from debusine.db.migrations import alembic_config, upgrade
 from debusine.orchestration.scheduler import assign_next
 from debusine.work_requests import create_work_request
 
@@ -85,12 +82,7 @@ def measure(session: Session, worker_id: int, target_id: int) -> float:
 
 
 def main() -> None:
-    pgdata = Path(tempfile.mkdtemp(prefix="debusine-bench-scheduler-")) / "pgdata"
-    try:
-        server = start_server(pgdata)
-        ensure_database(server, "bench")
-        url = server_url(server, "bench")
-        upgrade(alembic_config(database_url=url))
+    with fresh_database("scheduler") as url:
         engine = create_engine(url)
         with Session(engine) as session:
             workspace_id, worker_id = setup(session)
@@ -118,8 +110,6 @@ def main() -> None:
             f"FIGURE assign_with_100k_blocked_ms {results[100_000]:.3f} ms target <=10"
         )
         print(f"FIGURE assign_100k_vs_10k {ratio:.2f} ratio target <=1.5")
-    finally:
-        shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
