@@ -75,6 +75,7 @@ _CATEGORY_MODULES = (
     "debian_archive",
     "debian_environments",
     "debian_package_build_logs",
+    "debian_qa_results",
     "debian_suite",
     "debian_suite_lintian",
     "task_configuration",
