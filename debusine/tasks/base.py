@@ -3,15 +3,23 @@
 Shared by the server, the worker and the signer: nothing here imports the
 database layer. Subclasses register themselves by (TASK_TYPE, TASK_NAME);
 names are looked up case-insensitively.
+
+A task names the lookups its task data holds in `LOOKUPS` (a dotted path
+into the task data each); the server resolves them through a
+`LookupResolver` and stores what `compute_dynamic_data` returns: the ids
+(`source_artifact_id` for `input.source_artifact`, `binary_artifacts_ids`
+for the multiple lookup `input.binary_artifacts`, `environment_id`), plus
+what `describe_inputs` derives from the resolved items (`subject`,
+`configuration_context`, used to pick the task configuration).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields
 
 from debusine.errors import DomainError
 from debusine.tasks.types import WORKER_TYPE_FOR_TASK_TYPE, TaskType, WorkerType
@@ -45,10 +53,95 @@ def _flatten(messages: Any) -> str:
 
 
 class TaskDataSchema(Schema):
-    """Base schema for task data: unknown keys are refused."""
+    """Base schema for task data: unknown keys are refused.
+
+    Every task may name the `debusine:task-configuration` collection to
+    apply (default: `default@debusine:task-configuration`, if it exists).
+    """
 
     class Meta:
         unknown = RAISE
+
+    task_configuration = fields.String(allow_none=True)
+
+
+# The image format each executor backend boots (environment lookups).
+BACKEND_IMAGE_FORMATS = {
+    "unshare": "tarball",
+    "incus-lxc": "tarball",
+    "incus-vm": "image",
+    "qemu": "image",
+}
+ENVIRONMENTS_CATEGORY = "debian:environments"
+
+
+@dataclass(frozen=True)
+class TaskLookup:
+    """A lookup held in the task data at `path` (dotted: `input.source_artifact`).
+
+    Its resolved id goes into the dynamic data under `key`, by default the
+    path's last part with `_id` (single) or `_ids` (multiple) appended.
+    """
+
+    path: str
+    multiple: bool = False
+    expect_type: str = "artifact"
+    default_category: str | None = None
+    # Environment lookups get the task's architecture and image format added
+    # to their `match:` segment when they do not say them.
+    environment: bool = False
+    key: str | None = None
+
+    @property
+    def dynamic_key(self) -> str:
+        if self.key:
+            return self.key
+        last = self.path.rsplit(".", 1)[-1]
+        return f"{last}_ids" if self.multiple else f"{last}_id"
+
+
+def single_lookup(path: str, **kwargs: Any) -> TaskLookup:
+    return TaskLookup(path, **kwargs)
+
+
+def multiple_lookup(path: str, **kwargs: Any) -> TaskLookup:
+    return TaskLookup(path, multiple=True, **kwargs)
+
+
+def environment_lookup(path: str = "environment") -> TaskLookup:
+    """`debian/match:codename=bookworm` style: `debian:environments` by default."""
+    return TaskLookup(path, default_category=ENVIRONMENTS_CATEGORY, environment=True)
+
+
+@dataclass(frozen=True)
+class ResolvedLookup:
+    """What a lookup found, as plain data (no database objects)."""
+
+    result_type: str  # "a" artifact, "c" collection, "b" bare item
+    artifact_id: int | None = None
+    collection_id: int | None = None
+    collection_item_id: int | None = None
+    category: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int | None:
+        if self.result_type == "a":
+            return self.artifact_id
+        if self.result_type == "c":
+            return self.collection_id
+        return self.collection_item_id
+
+
+class LookupResolver(Protocol):
+    """Resolves a task's lookups (the server implements it with the database)."""
+
+    def single(self, lookup: TaskLookup, value: Any) -> ResolvedLookup: ...
+
+    def multiple(self, lookup: TaskLookup, value: Any) -> list[ResolvedLookup]: ...
+
+
+Resolved = Mapping[str, ResolvedLookup | list[ResolvedLookup]]
 
 
 @dataclass(frozen=True)
@@ -79,9 +172,14 @@ class BaseTask:
     EXECUTOR_BACKEND: ClassVar[str | None] = None
     # Metadata keys the worker must report true, e.g. ("sbuild:available",).
     REQUIRED_TOOLS: ClassVar[tuple[str, ...]] = ()
+    # The lookups in the task data, resolved by the server before it runs.
+    LOOKUPS: ClassVar[tuple[TaskLookup, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        keys = [lookup.dynamic_key for lookup in cls.LOOKUPS]
+        if len(set(keys)) != len(keys):
+            raise RuntimeError(f"{cls.__name__}: two lookups share a dynamic key")
         if "TASK_TYPE" not in cls.__dict__:
             return  # an abstract intermediate class
         name = cls.__dict__.get("TASK_NAME") or cls.__name__.lower()
@@ -108,8 +206,75 @@ class BaseTask:
             raise TaskDataError(cls.TASK_NAME, messages) from exc
         return loaded
 
-    def compute_dynamic_data(self, **context: Any) -> dict[str, Any]:
-        """Values derived from the task data (resolved lookups...)."""
+    def lookup_values(self) -> list[tuple[TaskLookup, Any]]:
+        """Each declared lookup with its value in the task data (absent: skipped)."""
+        found: list[tuple[TaskLookup, Any]] = []
+        for lookup in self.LOOKUPS:
+            value: Any = self.task_data
+            for part in lookup.path.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if value is None:
+                continue
+            if lookup.environment and isinstance(value, str):
+                value = self.complete_environment_lookup(value)
+            found.append((lookup, value))
+        return found
+
+    def environment_filters(self) -> dict[str, str]:
+        """`match:` filters an environment lookup gets unless it names them."""
+        filters: dict[str, str] = {}
+        image_format = BACKEND_IMAGE_FORMATS.get(self.EXECUTOR_BACKEND or "")
+        if image_format:
+            filters["format"] = image_format
+        if self.host_architecture:
+            filters["architecture"] = self.host_architecture
+        return filters
+
+    def complete_environment_lookup(self, value: str) -> str:
+        head, sep, match = value.rpartition("/match:")
+        if not sep:
+            return value
+        given = {part.partition("=")[0] for part in match.split(":") if part}
+        extra = [
+            f"{key}={val}"
+            for key, val in self.environment_filters().items()
+            if key not in given
+        ]
+        if not extra:
+            return value
+        return f"{head}/match:" + ":".join([*filter(None, match.split(":")), *extra])
+
+    def compute_dynamic_data(
+        self, resolver: LookupResolver | None = None
+    ) -> dict[str, Any]:
+        """The resolved lookups' ids and what the task derives from them.
+
+        Without a resolver (no database at hand) the lookups are not
+        resolved: only `describe_inputs({})` is returned.
+        """
+        resolved: dict[str, ResolvedLookup | list[ResolvedLookup]] = {}
+        dynamic: dict[str, Any] = {}
+        if resolver is not None:
+            for lookup, value in self.lookup_values():
+                key = lookup.dynamic_key
+                if lookup.multiple:
+                    results = resolver.multiple(lookup, value)
+                    resolved[key] = results
+                    dynamic[key] = [result.id for result in results]
+                else:
+                    result = resolver.single(lookup, value)
+                    resolved[key] = result
+                    dynamic[key] = result.id
+        dynamic.update(self.describe_inputs(resolved))
+        return dynamic
+
+    def describe_inputs(self, resolved: Resolved) -> dict[str, Any]:
+        """Further dynamic data from the resolved lookups (by dynamic key).
+
+        Tasks return `subject` (what they work on, e.g. a source package
+        name) and `configuration_context` (e.g. a codename) here: the task
+        configuration is chosen by them.
+        """
         return {}
 
     @property
@@ -189,12 +354,18 @@ def get_task(
 
 __all__ = [
     "BaseTask",
+    "LookupResolver",
+    "ResolvedLookup",
     "TaskDataError",
     "TaskDataSchema",
+    "TaskLookup",
     "UnknownTaskError",
     "WorkerRequirements",
+    "environment_lookup",
     "get_task",
     "get_task_class",
+    "multiple_lookup",
+    "single_lookup",
     "task_names",
     "worker_architectures",
     "worker_capabilities",
