@@ -1,0 +1,24 @@
+"""Workflows: the Workflow base class, its helpers, one module per workflow.
+
+Importing this package registers every workflow (and the internal
+callback and synchronization-point tasks) in the task registry.
+"""
+
+from debusine.workflows import internal, noop  # noqa: F401  (registers them)
+from debusine.workflows.base import (
+    Workflow,
+    WorkflowRunError,
+    WorkflowValidationError,
+    ensure_internal_collection,
+    get_workflow,
+    orchestrate_workflow,
+)
+
+__all__ = [
+    "Workflow",
+    "WorkflowRunError",
+    "WorkflowValidationError",
+    "ensure_internal_collection",
+    "get_workflow",
+    "orchestrate_workflow",
+]
