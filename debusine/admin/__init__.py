@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from debusine.admin import (
     bootstrap,
     bus,
+    collections,
     expiry,
     groups,
     migrate,
@@ -64,6 +65,7 @@ COMMAND_MODULES = (
     tokens,
     workers,
     templates,
+    collections,
     expiry,
     bus,
 )
