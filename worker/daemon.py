@@ -281,6 +281,12 @@ class WorkerDaemon:
             "token": self.config.token,
             "result_file": str(result_file),
         }
+        # What the server computed for the task, and where its outputs go.
+        extra = body.get("extra") or {}
+        spec["dynamic_task_data"] = dict(extra.get("dynamic_task_data") or {})
+        for key in ("scope", "workspace"):
+            if extra.get(key):
+                spec[key] = extra[key]
         if self.task_modules:
             spec["task_modules"] = self.task_modules
             spec["sys_path"] = [entry for entry in sys.path if entry]

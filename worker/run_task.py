@@ -3,11 +3,14 @@
 SPEC is a JSON file written by the daemon (readable by the worker's user
 only: it holds the worker's token) with `work_request_id`, `task_name`,
 `task_data`, `work_directory`, `api_url`, `token`, `result_file`, and
-optionally `task_modules` (further modules registering worker tasks) and
-`sys_path` (where to find them). The task's log is what it writes to
-stdout and stderr; the result goes to `result_file` as JSON: `result`
-(`success`, `failure` or `error`) and, on an error, `errors: [{code,
-message}]`. The exit status is 0, 1 or 2 for those results, for the logs.
+optionally `dynamic_task_data` (what the server resolved: input artifact
+ids...), `scope` and `workspace` (where the work request lives),
+`task_modules` (further modules registering worker tasks) and `sys_path`
+(where to find them). The task's log is what it writes to stdout and
+stderr; the result goes to `result_file` as JSON: `result` (`success`,
+`failure` or `error`) and, on an error, `errors: [{code, message}]`: a
+`TaskError`'s code (`input-download-failed`...), else `task-exception`.
+The exit status is 0, 1 or 2 for those results, for the logs.
 """
 
 from __future__ import annotations
@@ -30,16 +33,27 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     for module in spec.get("task_modules") or []:
         importlib.import_module(module)
 
-    from worker.tasks import TaskContext, get_worker_task
+    from worker.tasks import TaskContext, TaskError, get_worker_task
 
     context = TaskContext(
         work_request_id=int(spec["work_request_id"]),
         work_directory=Path(spec["work_directory"]),
         api_url=spec.get("api_url"),
         token=spec.get("token"),
+        dynamic_data=dict(spec.get("dynamic_task_data") or {}),
+        scope=spec.get("scope"),
+        workspace=spec.get("workspace"),
     )
     task = get_worker_task(spec["task_name"])(spec["task_data"], context)
-    return {"result": "success" if task.run() else "failure"}
+    try:
+        succeeded = task.run()
+    except TaskError as error:
+        print(f"error: {error.code}: {error}", flush=True)
+        return {
+            "result": "error",
+            "errors": [{"code": error.code, "message": str(error)[:1000]}],
+        }
+    return {"result": "success" if succeeded else "failure"}
 
 
 def main(argv: list[str] | None = None) -> int:

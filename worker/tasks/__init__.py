@@ -2,7 +2,11 @@
 
 from worker.tasks import noop  # noqa: F401  (registers the task)
 from worker.tasks.base import (
+    InputArtifact,
+    InputDownloadFailed,
+    OutputUploadFailed,
     TaskContext,
+    TaskError,
     UnsupportedTaskError,
     WorkerTask,
     get_worker_task,
@@ -10,7 +14,11 @@ from worker.tasks.base import (
 )
 
 __all__ = [
+    "InputArtifact",
+    "InputDownloadFailed",
+    "OutputUploadFailed",
     "TaskContext",
+    "TaskError",
     "UnsupportedTaskError",
     "WorkerTask",
     "get_worker_task",
