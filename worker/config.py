@@ -11,6 +11,11 @@ server-public-key = ...
 heartbeat-interval = 5
 liveness = 3
 work-directory = /var/lib/debusine/worker
+# Unpacked system tarballs of the unshare executor, least recently used
+# evicted past either limit (size: bytes, or with a K, M, G or T suffix).
+cache-directory = /var/cache/debusine/worker
+cache-max-environments = 10
+cache-max-size = 50G
 ```
 
 The file is the one named by `--config`, else
@@ -60,6 +65,25 @@ def default_work_directory() -> Path:
     return Path(cache) / "debusine" / "worker"
 
 
+def default_cache_directory() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/cache/debusine/worker")
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "debusine" / "worker-cache"
+
+
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes from `123`, `20G`...; None if it is not such a size."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text[-1:] in SIZE_UNITS else (text, "")
+    if not number.strip().isdigit():
+        return None
+    return int(number) * SIZE_UNITS[unit]
+
+
 def config_path(option: str | None) -> Path:
     """`--config`, else the user's file if it exists, else the system's."""
     if option:
@@ -80,6 +104,9 @@ class WorkerConfig:
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     liveness: int = DEFAULT_LIVENESS
     work_directory: Path = Path("work")
+    cache_directory: Path = Path("cache")
+    cache_max_environments: int = 10
+    cache_max_size: int | None = None
 
 
 def _value_or_file(
@@ -181,6 +208,23 @@ def load_config(path: Path) -> WorkerConfig:
     work_directory = (
         base / Path(work).expanduser() if work else default_work_directory()
     )
+    cache = section.get("cache-directory", "").strip()
+    cache_directory = (
+        base / Path(cache).expanduser() if cache else default_cache_directory()
+    )
+    max_environments = section.get("cache-max-environments", "10").strip()
+    if not max_environments.isdigit() or int(max_environments) < 1:
+        raise ConfigError(
+            f"{path}: cache-max-environments must be a whole number >= 1 "
+            f"(got {max_environments!r})"
+        )
+    max_size_text = section.get("cache-max-size", "").strip()
+    max_size = parse_size(max_size_text) if max_size_text else None
+    if max_size_text and not max_size:
+        raise ConfigError(
+            f"{path}: cache-max-size must be a size such as 50G or 20000M "
+            f"(got {max_size_text!r})"
+        )
     return WorkerConfig(
         path=path,
         bus_endpoint=endpoint,
@@ -190,4 +234,7 @@ def load_config(path: Path) -> WorkerConfig:
         heartbeat_interval=interval,
         liveness=liveness,
         work_directory=work_directory,
+        cache_directory=cache_directory,
+        cache_max_environments=int(max_environments),
+        cache_max_size=max_size,
     )

@@ -1,17 +1,21 @@
-"""Executors: where a worker task's process runs.
+"""Executors: where a worker task's commands run.
 
-`null` runs it on the worker's host, for trusted tasks such as `noop`. The
-`unshare` executor (a root-less container made from a
-`debian:system-tarball` artifact) comes with the Debian tools (sbuild,
-autopkgtest...), which are the tasks that need it.
+`null` runs them on the worker's host, for trusted tasks such as `noop`.
+`unshare` runs them in a root-less container made from a
+`debian:system-tarball` artifact, for the Debian tools (sbuild,
+autopkgtest...). See base.py for the interface.
 """
 
 from __future__ import annotations
 
-from worker.executors.base import Executor, ExecutorUnavailable
+from worker.executors.base import Executor, ExecutorError, ExecutorUnavailable
 from worker.executors.null import NullExecutor
+from worker.executors.unshare import UnshareExecutor
 
-EXECUTORS: dict[str, type[Executor]] = {NullExecutor.NAME: NullExecutor}
+EXECUTORS: dict[str, type[Executor]] = {
+    NullExecutor.NAME: NullExecutor,
+    UnshareExecutor.NAME: UnshareExecutor,
+}
 
 
 def available_executors() -> list[str]:
@@ -29,8 +33,10 @@ def get_executor(name: str | None) -> Executor:
 __all__ = [
     "EXECUTORS",
     "Executor",
+    "ExecutorError",
     "ExecutorUnavailable",
     "NullExecutor",
+    "UnshareExecutor",
     "available_executors",
     "get_executor",
 ]
