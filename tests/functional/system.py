@@ -228,11 +228,11 @@ class System:
         with self.database.connect() as connection:
             rows = connection.execute(
                 sqlalchemy.text(
-                    "SELECT id, status, result, worker.name AS worker,"
-                    " supersedes_id, started_at, completed_at, output_data,"
-                    " workflow_data FROM work_request"
-                    " LEFT JOIN worker ON worker.id = work_request.worker_id"
-                    " ORDER BY work_request.id"
+                    "SELECT wr.id, wr.status, wr.result, worker.name AS worker,"
+                    " wr.supersedes_id, wr.started_at, wr.completed_at,"
+                    " wr.output_data, wr.workflow_data FROM work_request AS wr"
+                    " LEFT JOIN worker ON worker.id = wr.worker_id"
+                    " ORDER BY wr.id"
                 )
             )
             return [dict(row._mapping) for row in rows]
