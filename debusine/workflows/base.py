@@ -624,7 +624,8 @@ def _run_code(work_request: WorkRequest, code: Any, error_code: str) -> None:
         code()
     except WorkflowRunError:
         raise
-    except (DomainError, LookupError) as exc:
+    except DomainError as exc:
+        # Domain errors (lookups, validation) already say what to fix.
         raise WorkflowRunError(work_request, str(exc), error_code) from exc
     except Exception as exc:
         raise WorkflowRunError(
