@@ -1,19 +1,27 @@
-"""End-to-end noop throughput through the real bus, with 50 workers in-process.
+"""End-to-end noop throughput through the real bus, with 50 workers.
 
 Run as `.venv/bin/python bench/scheduler.py`. It starts the embedded
 PostgreSQL with a throw-away data directory under /tmp, migrates a fresh
 database, registers 50 workers, starts a `Broker` with the database
-handlers (what the orchestrator runs) on a loopback port, connects 50
+handlers (what the orchestrator runs) on a loopback port, and connects 50
 `WorkerConnection`s (CURVE, tokens) that answer each REQUEST with a FINAL at
-once, queues N `noop` work requests and times until all are completed in the
-database. Prints `FIGURE bus_noop_completed_per_s`.
+once. It queues N `noop` work requests and times until all are completed in
+the database. Prints `FIGURE bus_noop_completed_per_s`.
+
+The 50 worker connections run in one child process, not beside the broker:
+in real life workers are other machines, and in one process their threads
+would compete with the broker for the GIL. They are still real
+`WorkerConnection`s talking to the broker over CURVE on loopback.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +100,38 @@ def main() -> None:
             engine.dispose()
 
 
+def run_workers(endpoint: str, public: bytes, keys: list[str], stop: EventType) -> None:
+    """The child process: one `WorkerConnection` per key until `stop`."""
+    connections = []
+    for key in keys:
+        holder: dict[str, WorkerConnection] = {}
+
+        def on_request(body: dict[str, Any], holder: Any = holder) -> None:
+            holder["connection"].send_final(body["work_request_id"], "success", {})
+
+        connection = WorkerConnection(
+            endpoint,
+            key,
+            public,
+            {
+                "system:architectures": ["amd64"],
+                "system:host_architecture": "amd64",
+            },
+            on_request=on_request,
+            on_abort=lambda _id: None,
+        )
+        holder["connection"] = connection
+        connections.append(connection.start())
+    stop.wait(TIMEOUT + 60)
+    for connection in connections:
+        connection.stop()
+
+
 def run(factory: sessionmaker[Session]) -> None:
-    connections: list[WorkerConnection] = []
     broker: Broker | None = None
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    workers: BaseProcess | None = None
     try:
         workspace_id, keys = setup(factory)
 
@@ -108,28 +145,13 @@ def run(factory: sessionmaker[Session]) -> None:
         ).start()
         handlers.on_work_available = broker.notify_work_available
 
-        for key in keys:
-            holder: dict[str, WorkerConnection] = {}
-
-            def on_request(body: dict[str, Any], holder: Any = holder) -> None:
-                holder["connection"].send_final(body["work_request_id"], "success", {})
-
-            connection = WorkerConnection(
-                broker.endpoint,
-                key,
-                public,
-                {
-                    "system:architectures": ["amd64"],
-                    "system:host_architecture": "amd64",
-                },
-                on_request=on_request,
-                on_abort=lambda _id: None,
-            )
-            holder["connection"] = connection
-            connections.append(connection.start())
-        deadline = time.monotonic() + 30
+        workers = context.Process(
+            target=run_workers, args=(broker.endpoint, public, keys, stop)
+        )
+        workers.start()
+        deadline = time.monotonic() + 60
         while len(broker.connected_workers) < WORKERS:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not workers.is_alive():
                 raise RuntimeError("the workers did not all connect")
             time.sleep(0.05)
 
@@ -150,8 +172,12 @@ def run(factory: sessionmaker[Session]) -> None:
         )
         print(f"FIGURE bus_noop_completed_per_s {rate:.0f} per_s target >=500")
     finally:
-        for connection in connections:
-            connection.stop()
+        stop.set()
+        if workers is not None:
+            workers.join(30)
+            if workers.is_alive():
+                workers.kill()
+                workers.join()
         if broker is not None:
             broker.stop()
 

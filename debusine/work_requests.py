@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,6 +249,29 @@ def mark_running(session: Session, work_request: WorkRequest, worker: Worker) ->
     return True
 
 
+def start_assigned(session: Session, work_request_ids: Collection[int]) -> list[int]:
+    """`mark_running` for requests already assigned to their workers.
+
+    One UPDATE: pending requests with a worker become running, with
+    `started_at` set; returns the ids that changed (others are left alone).
+    """
+    if not work_request_ids:
+        return []
+    session.flush()
+    _expire_loaded(session, work_request_ids)
+    return list(
+        session.scalars(
+            update(WorkRequest)
+            .where(WorkRequest.id.in_(work_request_ids))
+            .where(WorkRequest.status == WorkRequestStatus.PENDING)
+            .where(WorkRequest.worker_id.is_not(None))
+            .values(status=WorkRequestStatus.RUNNING, started_at=_now())
+            .returning(WorkRequest.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+
+
 def mark_completed(
     session: Session,
     work_request: WorkRequest,
@@ -263,27 +286,157 @@ def mark_completed(
     Reverse dependencies are then unblocked, or aborted if this one failed
     without `workflow_data.allow_failure`.
     """
-    result = WorkRequestResult(result)
-    if result == WorkRequestResult.NONE:
-        raise DomainError("A completed work request needs a result")
+    result = _completion_result(result)
     if work_request.status in (WorkRequestStatus.COMPLETED, WorkRequestStatus.ABORTED):
         return False
     now = _now()
-    merged = dict(work_request.output_data or {})
-    merged.update(output_data or {})
-    if work_request.started_at is not None:
-        statistics = dict(merged.get("runtime_statistics") or {})
-        statistics.setdefault(
-            "duration", int((now - work_request.started_at).total_seconds())
-        )
-        merged["runtime_statistics"] = statistics
-    work_request.output_data = merged
+    work_request.output_data = _merged_output(
+        work_request.output_data, output_data, work_request.started_at, now
+    )
     work_request.status = WorkRequestStatus.COMPLETED
     work_request.result = result
     work_request.completed_at = now
     session.flush()
     _unblock_reverse_dependencies(session, work_request)
     return True
+
+
+def _completion_result(result: WorkRequestResult | str) -> WorkRequestResult:
+    try:
+        value = WorkRequestResult(result)
+    except ValueError:
+        raise DomainError(f"Unknown work request result {result!r}") from None
+    if value == WorkRequestResult.NONE:
+        raise DomainError("A completed work request needs a result")
+    return value
+
+
+def _merged_output(
+    stored: Mapping[str, Any] | None,
+    reported: Mapping[str, Any] | None,
+    started_at: dt.datetime | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """`reported` merged over `stored`, with a default runtime duration."""
+    merged = dict(stored or {})
+    merged.update(reported or {})
+    if started_at is not None:
+        statistics = dict(merged.get("runtime_statistics") or {})
+        statistics.setdefault("duration", int((now - started_at).total_seconds()))
+        merged["runtime_statistics"] = statistics
+    return merged
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A worker's report that it finished a work request (a bus FINAL)."""
+
+    work_request_id: int
+    worker_id: int
+    result: WorkRequestResult | str
+    output_data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CompletionOutcome(enum.StrEnum):
+    COMPLETED = "completed"
+    # Completed or aborted before: a FINAL delivered twice, or after an abort.
+    ALREADY_FINISHED = "already-finished"
+    # No such request, or not this worker's: ignored.
+    NOT_ASSIGNED = "not-assigned"
+
+
+@dataclass
+class CompletedMany:
+    """What `complete_many` did: one outcome per completion, in order."""
+
+    outcomes: list[CompletionOutcome]
+    # Completed ids with a parent or dependents: others may have work now.
+    may_unblock: list[int]
+
+
+def complete_many(session: Session, completions: Sequence[Completion]) -> CompletedMany:
+    """`mark_completed` for many requests, each only if that worker runs it.
+
+    Same result as `mark_completed` one by one, in a few statements: the
+    rows are locked and read in one SELECT, updated in one executemany by
+    primary key; only requests with dependents go through the ORM to unblock
+    (or abort) them. Raises DomainError, changing nothing, for a bad result.
+    """
+    results = [_completion_result(c.result) for c in completions]
+    if not completions:
+        return CompletedMany([], [])
+    session.flush()
+    has_dependents = (
+        exists()
+        .where(work_request_dependency.c.dependency_id == WorkRequest.id)
+        .label("has_dependents")
+    )
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(
+                WorkRequest.id,
+                WorkRequest.worker_id,
+                WorkRequest.status,
+                WorkRequest.output_data,
+                WorkRequest.started_at,
+                WorkRequest.parent_id,
+                has_dependents,
+            )
+            .where(WorkRequest.id.in_({c.work_request_id for c in completions}))
+            .order_by(WorkRequest.id)
+            .with_for_update(of=WorkRequest)
+        )
+    }
+    now = _now()
+    outcomes: list[CompletionOutcome] = []
+    changes: dict[int, dict[str, Any]] = {}
+    may_unblock: list[int] = []
+    with_dependents: list[int] = []
+    for completion, result in zip(completions, results, strict=True):
+        row = rows.get(completion.work_request_id)
+        if row is None or row.worker_id != completion.worker_id:
+            outcomes.append(CompletionOutcome.NOT_ASSIGNED)
+            continue
+        if row.id in changes or row.status in (
+            WorkRequestStatus.COMPLETED,
+            WorkRequestStatus.ABORTED,
+        ):
+            outcomes.append(CompletionOutcome.ALREADY_FINISHED)
+            continue
+        changes[row.id] = {
+            "id": row.id,
+            "status": WorkRequestStatus.COMPLETED,
+            "result": result,
+            "completed_at": now,
+            "output_data": _merged_output(
+                row.output_data, completion.output_data, row.started_at, now
+            ),
+        }
+        outcomes.append(CompletionOutcome.COMPLETED)
+        if row.has_dependents or row.parent_id is not None:
+            may_unblock.append(row.id)
+        if row.has_dependents:
+            with_dependents.append(row.id)
+    if changes:
+        _expire_loaded(session, changes)
+        # ORM bulk UPDATE by primary key: one executemany.
+        session.execute(update(WorkRequest), list(changes.values()))
+        for work_request_id in with_dependents:
+            _unblock_reverse_dependencies(
+                session, session.get_one(WorkRequest, work_request_id)
+            )
+    return CompletedMany(outcomes, may_unblock)
+
+
+def _expire_loaded(session: Session, work_request_ids: Collection[int]) -> None:
+    """Forget the loaded state of these requests: core statements change them."""
+    for work_request_id in work_request_ids:
+        loaded = session.identity_map.get(
+            session.identity_key(WorkRequest, work_request_id)
+        )
+        if loaded is not None:
+            session.expire(loaded)
 
 
 # Abort

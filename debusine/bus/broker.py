@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,8 @@ from debusine.bus.messages import (
 
 log = logging.getLogger(__name__)
 
-# How many messages the loop reads before it looks at timers and commands.
+# How many messages the loop reads before it settles them and looks at
+# timers and commands.
 BATCH = 1000
 # How many stored results the broker remembers to acknowledge re-sent FINALs.
 FINISHED_MEMORY = 10_000
@@ -49,6 +50,27 @@ class WorkerIdentity:
     id: int
     name: str
     worker_type: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """A worker's result for a work request (the body of its FINAL)."""
+
+    worker: WorkerIdentity
+    work_request_id: int
+    result: str
+    output_data: dict[str, Any]
+
+
+@dataclass
+class Settled:
+    """What `BusHandlers.settle` did, once committed."""
+
+    # FINALs stored, or ignored as not applying: the broker acknowledges
+    # them. A FINAL left out failed and is not acknowledged.
+    acknowledged: list[Final]
+    # The REQUEST body for each idle worker (by worker id) given work.
+    assignments: dict[int, dict[str, Any]]
 
 
 class BusHandlers(Protocol):
@@ -64,20 +86,20 @@ class BusHandlers(Protocol):
         self, worker: WorkerIdentity, metadata: dict[str, Any]
     ) -> None: ...
 
-    def next_assignment(self, worker: WorkerIdentity) -> dict[str, Any] | None:
-        """The body of the REQUEST for the idle `worker`, or None."""
+    def settle(
+        self, finals: Sequence[Final], idle: Sequence[WorkerIdentity]
+    ) -> Settled:
+        """Store the FINALs of one broker cycle, then assign the idle workers.
+
+        Called once per cycle of the loop with everything that cycle read,
+        so that the work is done in one transaction. A worker in `idle` may
+        have a FINAL in `finals` (it is idle once that is stored); one whose
+        FINAL is not acknowledged must not be given work.
+        """
         ...
 
     def progress(
         self, worker: WorkerIdentity, work_request_id: int, body: dict[str, Any]
-    ) -> None: ...
-
-    def finished(
-        self,
-        worker: WorkerIdentity,
-        work_request_id: int,
-        result: str,
-        output_data: dict[str, Any],
     ) -> None: ...
 
     def worker_lost(self, worker: WorkerIdentity) -> None: ...
@@ -146,6 +168,10 @@ class Broker:
         # again without reaching the handlers. Bounded; across a broker
         # restart the handlers' own idempotency takes over.
         self._finished: OrderedDict[tuple[int, int], None] = OrderedDict()
+        # What the current cycle read, settled at its end in one handler
+        # call (see `_settle`): FINALs to store, peers to offer work.
+        self._pending_finals: list[tuple[_Peer, Final]] = []
+        self._wanting_work: dict[bytes, _Peer] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._closed = False
@@ -222,6 +248,7 @@ class Broker:
                     self._read_messages()
                 if self._wake_rx in events:
                     self._run_commands()
+                self._settle()
                 now = self.clock()
                 self._purge(now)
                 if now >= heartbeat_at:
@@ -257,11 +284,13 @@ class Broker:
             except queue.Empty:
                 return
             if kind == "work":
-                for peer in list(self._peers.values()):
-                    self._dispatch(peer)
+                self._wanting_work.update(self._peers)
             elif kind == "abort":
                 self._abort(*value)
             elif kind == "stop":
+                # Store the results read so far, but start nothing new.
+                self._wanting_work.clear()
+                self._settle()
                 if value:
                     for peer in list(self._peers.values()):
                         self._send(
@@ -343,38 +372,84 @@ class Broker:
         self._peers[routing_id] = peer
         self._call("worker_ready", worker, message.body["metadata"])
         if self._send(routing_id, Command.HEARTBEAT, {}):
-            self._dispatch(peer)
+            self._wanting_work[routing_id] = peer
 
     def _final(self, peer: _Peer, message: Message) -> None:
         work_request_id = message.body["work_request_id"]
-        key = (peer.worker.id, work_request_id)
-        if key not in self._finished:
-            try:
-                self.handlers.finished(
-                    peer.worker,
-                    work_request_id,
-                    message.body["result"],
-                    message.body["output_data"],
-                )
-            except Exception:
-                # Not acknowledged: the worker sends it again after reconnecting.
-                log.exception("bus: storing the result of %s failed", work_request_id)
-                return
-            self._finished[key] = None
-            while len(self._finished) > FINISHED_MEMORY:
-                self._finished.popitem(last=False)
-        peer.running.discard(work_request_id)
-        if self._send(
-            peer.routing_id, Command.FINAL_ACK, {"work_request_id": work_request_id}
-        ):
-            self._dispatch(peer)
+        if (peer.worker.id, work_request_id) in self._finished:
+            # Stored already (its ACK was lost): acknowledge it again.
+            self._acknowledge(peer, work_request_id)
+        else:
+            final = Final(
+                peer.worker,
+                work_request_id,
+                message.body["result"],
+                message.body["output_data"],
+            )
+            self._pending_finals.append((peer, final))
+        self._wanting_work[peer.routing_id] = peer
 
-    def _dispatch(self, peer: _Peer) -> None:
-        """Give the idle worker of `peer` its next assignment, if any."""
-        if peer.running or self._peers.get(peer.routing_id) is not peer:
+    def _acknowledge(self, peer: _Peer, work_request_id: int) -> None:
+        peer.running.discard(work_request_id)
+        if self._peers.get(peer.routing_id) is peer:
+            self._send(
+                peer.routing_id,
+                Command.FINAL_ACK,
+                {"work_request_id": work_request_id},
+            )
+
+    def _settle(self) -> None:
+        """Store this cycle's FINALs and offer work to idle peers: one call.
+
+        FINAL-ACKs and REQUESTs go out once the handlers have committed.
+        """
+        finals, self._pending_finals = self._pending_finals, []
+        wanting, self._wanting_work = self._wanting_work, {}
+        finishing: dict[bytes, set[int]] = {}
+        for peer, final in finals:
+            finishing.setdefault(peer.routing_id, set()).add(final.work_request_id)
+        # Idle once their FINALs are stored, as far as this broker knows.
+        idle = [
+            peer
+            for routing_id, peer in wanting.items()
+            if self._peers.get(routing_id) is peer
+            and not peer.running - finishing.get(routing_id, set())
+        ]
+        if not finals and not idle:
             return
-        body = self._call("next_assignment", peer.worker)
-        if body is None:
+        try:
+            settled = self.handlers.settle(
+                [final for _, final in finals], [peer.worker for peer in idle]
+            )
+        except Exception:
+            # Nothing acknowledged: the workers send their FINALs again
+            # after reconnecting.
+            log.exception("bus: handler settle failed")
+            return
+        stored = {(f.worker.id, f.work_request_id) for f in settled.acknowledged}
+        for peer, final in finals:
+            key = (peer.worker.id, final.work_request_id)
+            if key not in stored:
+                continue
+            self._finished[key] = None
+            self._acknowledge(peer, final.work_request_id)
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
+        for peer in idle:
+            body = settled.assignments.get(peer.worker.id)
+            if body is not None:
+                self._request(peer, body)
+
+    def _request(self, peer: _Peer, body: dict[str, Any]) -> None:
+        """Send the REQUEST the handlers assigned to the idle `peer`."""
+        if self._peers.get(peer.routing_id) is not peer or peer.running:
+            # Lost meanwhile (its running work is retried by `worker_lost`),
+            # or its FINAL was not stored.
+            log.warning(
+                "bus: work request %s assigned to %s, which cannot take it",
+                body.get("work_request_id"),
+                peer.worker.name,
+            )
             return
         try:
             frames = encode(
@@ -411,6 +486,11 @@ class Broker:
         self._lose(routing_id)
 
     def _lose(self, routing_id: bytes) -> None:
+        self._wanting_work.pop(routing_id, None)
+        if self._pending_finals:
+            # Results the peer sent before it went are stored first, so
+            # that `worker_lost` does not retry what is finished.
+            self._settle()
         peer = self._peers.pop(routing_id, None)
         if peer is not None:
             self._call("worker_lost", peer.worker)

@@ -6,17 +6,23 @@ the commit. Every call is idempotent by work request id.
 
 Lifecycle on the bus:
 
-* `next_assignment` picks the worker's next request (`assign_next`) and
-  marks it **running** at once (`mark_running`, which sets `started_at`):
-  sending REQUEST is the start of the task as far as the server knows. If
-  the REQUEST never arrives, the worker is lost (the broker cannot send to
-  it) and the request is retried like any running one.
+* `settle` is called once per broker cycle with the cycle's FINALs and its
+  idle workers, and does in **one** transaction what `finished` and
+  `next_assignment` (the same for one FINAL or one worker) do:
+* a FINAL completes a request running on that worker
+  (`work_requests.complete_many`). A FINAL for a request that is already
+  finished (sent again after a lost FINAL-ACK, or for an aborted
+  request), or that this worker does not run, is acknowledged and ignored.
+* each idle worker gets its next request (`assign_many`), marked
+  **running** at once (`start_assigned`, which sets `started_at`): sending
+  REQUEST is the start of the task as far as the server knows. If the
+  REQUEST never arrives, the worker is lost (the broker cannot send to it)
+  and the request is retried like any running one.
+* If the batch fails, it is done again one FINAL and one worker at a time,
+  each in its own transaction, so one bad FINAL costs only its own
+  acknowledgement (the worker sends it again after its next reconnect).
 * `progress` stores log chunks and progress of a request running on that
   worker (a duplicate chunk, by sequence, is ignored).
-* `finished` completes a request running on that worker. A FINAL for a
-  request that is already finished (a FINAL sent again after a lost
-  FINAL-ACK, or one for an aborted request), or that this worker does not
-  run, is acknowledged and ignored.
 * `worker_lost` clears `connected_at` and retries (or fails, after
   MAX_AUTOMATIC_RETRIES, with code `worker-lost`) the worker's running
   requests, then wakes the idle workers since the retries are pending.
@@ -26,18 +32,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from debusine import work_requests
-from debusine.bus.broker import WorkerIdentity
-from debusine.models import Token, Worker, WorkRequest, WorkRequestStatus
+from debusine.bus.broker import Final, Settled, WorkerIdentity
+from debusine.models import (
+    Scope,
+    Token,
+    Worker,
+    WorkRequest,
+    WorkRequestStatus,
+    Workspace,
+)
 from debusine.models.auth import hash_token_key
 from debusine.orchestration.logs import store_chunk, store_progress
-from debusine.orchestration.scheduler import assign_next
+from debusine.orchestration.scheduler import assign_many
+from debusine.work_requests import Completion, CompletionOutcome
 
 log = logging.getLogger(__name__)
 
@@ -120,38 +134,160 @@ class DatabaseBusHandlers:
         if outcome.retried or outcome.released:
             self._work_available()
 
-    def next_assignment(self, worker: WorkerIdentity) -> dict[str, Any] | None:
-        """Assign, mark running and describe the worker's next request."""
-        with self.session_factory.begin() as session:
-            db_worker = session.get(Worker, worker.id)
-            if db_worker is None:
-                return None
-            work_request = assign_next(session, db_worker)
-            if work_request is None:
-                return None
-            work_requests.mark_running(session, work_request, db_worker)
-            workspace = work_request.workspace
+    def settle(
+        self, finals: Sequence[Final], idle: Sequence[WorkerIdentity]
+    ) -> Settled:
+        """Store the FINALs, then assign the idle workers: one transaction."""
+        try:
+            with self.session_factory.begin() as session:
+                completed = self._complete(session, finals)
+                bodies = self._assign(session, idle)
+        except Exception:
+            log.exception(
+                "bus: storing %s results and assigning %s workers failed;"
+                " trying one at a time",
+                len(finals),
+                len(idle),
+            )
+            return self._settle_one_by_one(finals, idle)
+        self._report(finals, completed, bodies)
+        return Settled(list(finals), bodies)
+
+    def _settle_one_by_one(
+        self, finals: Sequence[Final], idle: Sequence[WorkerIdentity]
+    ) -> Settled:
+        settled = Settled([], {})
+        failed: set[int] = set()
+        for final in finals:
+            try:
+                with self.session_factory.begin() as session:
+                    completed = self._complete(session, [final])
+            except Exception:
+                # Not acknowledged: the worker sends it again after reconnecting.
+                log.exception(
+                    "bus: storing the result of %s failed", final.work_request_id
+                )
+                failed.add(final.worker.id)
+                continue
+            self._report([final], completed, {})
+            settled.acknowledged.append(final)
+        for worker in idle:
+            if worker.id in failed:
+                continue  # It still runs that request, as far as we know.
+            try:
+                with self.session_factory.begin() as session:
+                    bodies = self._assign(session, [worker])
+            except Exception:
+                log.exception("bus: assigning work to %s failed", worker.name)
+                continue
+            self._report([], work_requests.CompletedMany([], []), bodies)
+            settled.assignments.update(bodies)
+        return settled
+
+    def _complete(
+        self, session: Session, finals: Sequence[Final]
+    ) -> work_requests.CompletedMany:
+        return work_requests.complete_many(
+            session,
+            [
+                Completion(
+                    final.work_request_id,
+                    final.worker.id,
+                    final.result,
+                    final.output_data,
+                )
+                for final in finals
+            ],
+        )
+
+    def _assign(
+        self, session: Session, idle: Sequence[WorkerIdentity]
+    ) -> dict[int, dict[str, Any]]:
+        """Assign, mark running and describe the idle workers' next requests."""
+        assignments = assign_many(session, [worker.id for worker in idle])
+        started = work_requests.start_assigned(
+            session, [a.work_request_id for a in assignments]
+        )
+        if not started:
+            return {}
+        rows = session.execute(
+            select(
+                WorkRequest.id,
+                WorkRequest.worker_id,
+                WorkRequest.task_type,
+                WorkRequest.task_name,
+                WorkRequest.task_data,
+                WorkRequest.configured_task_data,
+                WorkRequest.dynamic_task_data,
+                Workspace.name.label("workspace"),
+                Scope.name.label("scope"),
+            )
+            .join(Workspace, Workspace.id == WorkRequest.workspace_id)
+            .join(Scope, Scope.id == Workspace.scope_id)
+            .where(WorkRequest.id.in_(started))
+        )
+        bodies: dict[int, dict[str, Any]] = {}
+        for row in rows:
             body: dict[str, Any] = {
-                "work_request_id": work_request.id,
-                "task_type": str(work_request.task_type.value),
-                "task_name": work_request.task_name,
+                "work_request_id": row.id,
+                "task_type": str(row.task_type.value),
+                "task_name": row.task_name,
                 "task_data": dict(
-                    work_request.configured_task_data
-                    if work_request.configured_task_data is not None
-                    else work_request.task_data
+                    row.configured_task_data
+                    if row.configured_task_data is not None
+                    else row.task_data
                 ),
                 "extra": {
-                    "dynamic_task_data": dict(work_request.dynamic_task_data or {}),
-                    "workspace": workspace.name,
-                    "scope": workspace.scope.name,
+                    "dynamic_task_data": dict(row.dynamic_task_data or {}),
+                    "workspace": row.workspace,
+                    "scope": row.scope,
                 },
             }
             if self.api_url:
                 body["api_url"] = self.api_url
-        log.info(
-            "bus: work request %s sent to %s", body["work_request_id"], worker.name
-        )
-        return body
+            bodies[row.worker_id] = body
+        return bodies
+
+    def _report(
+        self,
+        finals: Sequence[Final],
+        completed: work_requests.CompletedMany,
+        bodies: dict[int, dict[str, Any]],
+    ) -> None:
+        """Log what a committed settlement did; wake others if it may matter."""
+        for final, outcome in zip(finals, completed.outcomes, strict=True):
+            if outcome == CompletionOutcome.COMPLETED:
+                log.info(
+                    "bus: work request %s completed: %s",
+                    final.work_request_id,
+                    final.result,
+                )
+            elif outcome == CompletionOutcome.ALREADY_FINISHED:
+                log.info(
+                    "bus: FINAL of work request %s from %s again: already finished",
+                    final.work_request_id,
+                    final.worker.name,
+                )
+            else:
+                log.warning(
+                    "bus: ignored FINAL of work request %s from %s: not assigned to it",
+                    final.work_request_id,
+                    final.worker.name,
+                )
+        for worker_id, body in bodies.items():
+            log.info(
+                "bus: work request %s sent to worker %s",
+                body["work_request_id"],
+                worker_id,
+            )
+        if completed.may_unblock:
+            # Dependents or a workflow may have new work for any idle worker;
+            # the workers that finished are offered theirs by the broker.
+            self._work_available()
+
+    def next_assignment(self, worker: WorkerIdentity) -> dict[str, Any] | None:
+        """Assign, mark running and describe the worker's next request."""
+        return self.settle([], [worker]).assignments.get(worker.id)
 
     def _running_here(
         self, session: Session, worker: WorkerIdentity, work_request_id: int
@@ -200,35 +336,7 @@ class DatabaseBusHandlers:
         work_request_id: int,
         result: str,
         output_data: dict[str, Any],
-    ) -> None:
-        """Complete the request; ignore a FINAL that does not apply (logged)."""
-        with self.session_factory.begin() as session:
-            work_request = session.get(
-                WorkRequest, work_request_id, with_for_update=True
-            )
-            if work_request is None or work_request.worker_id != worker.id:
-                log.warning(
-                    "bus: ignored FINAL of work request %s from %s: not assigned to it",
-                    work_request_id,
-                    worker.name,
-                )
-                return
-            changed = work_requests.mark_completed(
-                session, work_request, result, output_data
-            )
-            # Only dependents or a workflow can have new work now; the worker
-            # that finished is offered its next assignment by the broker.
-            may_unblock = work_request.parent_id is not None or bool(
-                work_request.reverse_dependencies
-            )
-        if not changed:
-            log.info(
-                "bus: FINAL of work request %s from %s again: already finished",
-                work_request_id,
-                worker.name,
-            )
-            return
-        log.info("bus: work request %s completed: %s", work_request_id, result)
-        if may_unblock:
-            # Its dependents may now be pending, for any idle worker.
-            self._work_available()
+    ) -> bool:
+        """Complete the request; True once stored or ignored as not applying."""
+        final = Final(worker, work_request_id, result, output_data)
+        return bool(self.settle([final], []).acknowledged)

@@ -2,26 +2,30 @@
 
 Each work request carries, from its creation, what a worker must offer
 (`required_worker_type`, `required_architecture`, `required_capabilities`).
-`assign_next` matches them against one worker:
+`assign_many` matches them against a set of idle workers (`assign_next` is
+the same for one worker):
 
-1. The worker row is locked (two assignments to one worker cannot race
-   past its `concurrency`), and must be connected, with an enabled token
-   (server workers have none), and fewer pending+running requests than its
-   concurrency.
-2. For each architecture the worker offers, plus "any architecture", one
-   `LIMIT 1` scan of the partial index `ix_work_request_schedulable`
-   ((worker type, architecture, effective priority DESC, created_at, id)
-   WHERE pending and unassigned) finds that bucket's best candidate. These
-   heads are combined with UNION ALL and ranked: the cost depends on the
-   number of the worker's architectures, never on how much work for other
-   architectures is queued.
-3. Each bucket's scan is `FOR UPDATE SKIP LOCKED LIMIT 1`, so concurrent
+1. The workers' rows are locked in one statement (two assignments to one
+   worker cannot race past its `concurrency`); each must be connected,
+   with an enabled token (server workers have none), and have fewer
+   pending+running requests than its concurrency. Each gets at most one
+   request per call.
+2. Workers that offer the same thing (worker type, architectures,
+   capabilities, allow/deny lists) form a group, usually one for a farm of
+   alike machines. For a group of k workers, each architecture they offer,
+   plus "any architecture", is one `LIMIT k` scan of the partial index
+   `ix_work_request_schedulable` ((worker type, architecture, effective
+   priority DESC, created_at, id) WHERE pending and unassigned). These
+   heads are combined with UNION ALL and ranked, and the best k are paired
+   with the k workers in one UPDATE ... RETURNING: the cost depends on the
+   number of workers and of their architectures, never on how much work
+   for other architectures is queued.
+3. Each bucket's scan is `FOR UPDATE SKIP LOCKED`, so concurrent
    assignments never take the same request (a head another transaction
-   holds is skipped for the next one), and one UPDATE ... RETURNING assigns
-   the best of the locked heads. The other heads (one per extra
-   architecture, usually none or one) stay locked until the caller
-   commits: a concurrent assignment meanwhile skips them, which can only
-   delay them by one pass, never assign them twice.
+   holds is skipped for the next one). The heads not taken (at most k per
+   extra architecture) stay locked until the caller commits: a concurrent
+   assignment meanwhile skips them, which can only delay them by one pass,
+   never assign them twice.
 
 The worker's capabilities (`required_capabilities <@ :caps`) and its
 `tasks_allowlist` / `tasks_denylist` are filters applied during the scan of a
@@ -29,25 +33,32 @@ bucket: a long run of same-architecture work the worker cannot do (a tool
 it lacks, a denied task) is walked over, other architectures never are.
 
 The request stays `pending` with `worker` set ("assigned"); the worker's
-start of the task (`mark_running`) makes it running. An assigned request
-leaves the index, and counts towards the worker's concurrency.
+start of the task (`mark_running`, `start_assigned`) makes it running. An
+assigned request leaves the index, and counts towards the worker's
+concurrency.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
-    cast,
+    Table,
+    Update,
+    bindparam,
     func,
     literal_column,
     select,
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
@@ -57,51 +68,127 @@ from debusine.models.workers import Worker, WorkerType
 from debusine.tasks import worker_architectures, worker_capabilities
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A work request now assigned to a worker."""
+
+    worker_id: int
+    work_request_id: int
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """What a worker offers; workers with equal offers share one query."""
+
+    worker_type: str
+    architectures: tuple[str, ...]
+    capabilities: tuple[str, ...]
+    allowlist: tuple[str, ...] | None
+    denylist: tuple[str, ...]
+
+    @classmethod
+    def of(cls, worker_type: WorkerType, metadata: Mapping[str, Any]) -> _Offer:
+        allowlist = metadata.get("tasks_allowlist")
+        return cls(
+            worker_type.value,
+            tuple(worker_architectures(metadata)),
+            tuple(worker_capabilities(metadata)),
+            None if allowlist is None else tuple(str(n) for n in allowlist),
+            tuple(str(n) for n in metadata.get("tasks_denylist") or ()),
+        )
+
+
+_work_request = cast(Table, WorkRequest.__table__)
+
+
 def _priority() -> ColumnElement[int]:
-    return WorkRequest.priority_base + WorkRequest.priority_adjustment
+    return _work_request.c.priority_base + _work_request.c.priority_adjustment
 
 
-def _bucket(
-    worker: Worker,
-    architecture: str | None,
-    metadata: dict[str, Any],
-    columns: tuple[Any, ...],
-) -> Select[Any]:
-    """Pending, unassigned requests of one architecture this worker may run."""
+def _bucket(index: int, architecture: bool, task_filter: str | None) -> Select[Any]:
+    """The best `:limit` pending, unassigned requests of one architecture.
+
+    `architecture` False is the bucket of requests that need none.
+    """
+    wr = _work_request.c
     query = (
-        select(*columns)
-        .where(WorkRequest.status == WorkRequestStatus.PENDING)
-        .where(WorkRequest.worker_id.is_(None))
-        .where(WorkRequest.required_worker_type == worker.worker_type.value)
+        select(
+            _priority().label("priority"),
+            wr.created_at.label("created_at"),
+            wr.id.label("id"),
+        )
+        .where(wr.status == WorkRequestStatus.PENDING.value)
+        .where(wr.worker_id.is_(None))
+        .where(wr.required_worker_type == bindparam("worker_type"))
         .where(
-            WorkRequest.required_architecture == architecture
-            if architecture is not None
-            else WorkRequest.required_architecture.is_(None)
+            wr.required_architecture == bindparam(f"architecture_{index}")
+            if architecture
+            else wr.required_architecture.is_(None)
         )
         .where(
-            WorkRequest.required_capabilities.contained_by(
-                cast(array(worker_capabilities(metadata), type_=Text), ARRAY(Text))
+            wr.required_capabilities.contained_by(
+                bindparam("capabilities", type_=ARRAY(Text))
             )
         )
-        .order_by(_priority().desc(), WorkRequest.created_at, WorkRequest.id)
-        .limit(1)
+        .order_by(_priority().desc(), wr.created_at, wr.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True, of=_work_request)
     )
-    allowlist = metadata.get("tasks_allowlist")
-    denylist = metadata.get("tasks_denylist")
-    if allowlist is not None:
-        query = query.where(WorkRequest.task_name.in_([str(n) for n in allowlist]))
-    elif denylist:
-        query = query.where(WorkRequest.task_name.not_in([str(n) for n in denylist]))
+    if task_filter == "allow":
+        query = query.where(wr.task_name.in_(bindparam("task_names", expanding=True)))
+    elif task_filter == "deny":
+        query = query.where(
+            wr.task_name.not_in(bindparam("task_names", expanding=True))
+        )
     return query
 
 
-def _lock_worker(session: Session, worker: Worker) -> bool:
-    """Lock and reload the worker; True if it may take more work.
+@functools.cache
+def _assign_statement(architectures: int, task_filter: str | None) -> Update:
+    """Pair the best requests of the buckets with the workers `:worker_ids`.
 
-    It must be connected, have an enabled token (server workers have
-    none), and fewer pending+running requests than its concurrency. One
-    round trip.
+    Built once per shape and reused: SQLAlchemy then compiles it once.
     """
+    heads = union_all(
+        *(
+            _bucket(index, index < architectures, task_filter)
+            .subquery(f"b{index}")
+            .select()
+            for index in range(architectures + 1)
+        )
+    ).subquery("heads")
+    rank = (heads.c.priority.desc(), heads.c.created_at, heads.c.id)
+    # Materialized: evaluated once, so the locked rows are the ones paired.
+    best = (
+        select(heads.c.id, func.row_number().over(order_by=rank).label("slot"))
+        .order_by(*rank)
+        .limit(bindparam("limit", type_=Integer))
+        .cte("best")
+        .prefix_with("MATERIALIZED")
+    )
+    slots = (
+        func.unnest(bindparam("worker_ids", type_=ARRAY(Integer)))
+        .table_valued("worker_id", with_ordinality="slot")
+        .render_derived(name="slots")
+    )
+    wr = _work_request.c
+    return (
+        update(_work_request)
+        .where(wr.id == best.c.id)
+        .where(slots.c.slot == best.c.slot)
+        .values(
+            worker_id=slots.c.worker_id,
+            configured_task_data=func.coalesce(wr.configured_task_data, wr.task_data),
+            dynamic_task_data=func.coalesce(
+                wr.dynamic_task_data, literal_column("'{}'::jsonb")
+            ),
+        )
+        .returning(wr.worker_id, wr.id)
+    )
+
+
+@functools.cache
+def _lock_workers_statement() -> Select[Any]:
     active = (
         select(func.count())
         .select_from(WorkRequest)
@@ -113,74 +200,103 @@ def _lock_worker(session: Session, worker: Worker) -> bool:
         )
         .scalar_subquery()
     )
-    row = session.execute(
-        select(Worker, Token.enabled, active)
+    return (
+        select(
+            Worker.id,
+            Worker.worker_type,
+            Worker.connected_at,
+            Worker.concurrency,
+            Worker.static_metadata,
+            Worker.dynamic_metadata,
+            Token.enabled,
+            active.label("active"),
+        )
         .outerjoin(Token, Token.id == Worker.token_id)
-        .where(Worker.id == worker.id)
+        .where(Worker.id.in_(bindparam("worker_ids", expanding=True)))
+        .order_by(Worker.id)
         .with_for_update(of=Worker)
-        .execution_options(populate_existing=True)
-    ).one()
-    _, token_enabled, active_count = row
-    if worker.connected_at is None:
-        return False
-    if worker.worker_type != WorkerType.SERVER and not token_enabled:
-        return False
-    return bool(active_count < worker.concurrency)
+    )
+
+
+def _lock_workers(
+    session: Session, worker_ids: Iterable[int]
+) -> dict[_Offer, list[int]]:
+    """Lock the workers; those that may take more work, grouped by offer.
+
+    A worker may take work when it is connected, has an enabled token
+    (server workers have none), and fewer pending+running requests than
+    its concurrency. One round trip, the rows locked in id order.
+    """
+    ids = sorted(set(worker_ids))
+    if not ids:
+        return {}
+    rows = session.execute(_lock_workers_statement(), {"worker_ids": ids})
+    groups: dict[_Offer, list[int]] = {}
+    for row in rows:
+        if row.connected_at is None or row.active >= row.concurrency:
+            continue
+        if row.worker_type != WorkerType.SERVER and not row.enabled:
+            continue
+        # The administrator's static metadata wins over what the worker says.
+        metadata = {**row.dynamic_metadata, **row.static_metadata}
+        groups.setdefault(_Offer.of(row.worker_type, metadata), []).append(row.id)
+    return groups
+
+
+def _assign_group(
+    session: Session, offer: _Offer, worker_ids: list[int]
+) -> list[Assignment]:
+    """Pair the best requests for `offer` with `worker_ids`, in one UPDATE."""
+    task_filter = (
+        "allow" if offer.allowlist is not None else "deny" if offer.denylist else None
+    )
+    parameters: dict[str, Any] = {
+        "worker_type": offer.worker_type,
+        "capabilities": list(offer.capabilities),
+        "limit": len(worker_ids),
+        "worker_ids": worker_ids,
+    }
+    for index, architecture in enumerate(offer.architectures):
+        parameters[f"architecture_{index}"] = architecture
+    if task_filter is not None:
+        parameters["task_names"] = list(
+            offer.allowlist if offer.allowlist is not None else offer.denylist
+        )
+    rows = session.execute(
+        _assign_statement(len(offer.architectures), task_filter), parameters
+    )
+    return [Assignment(row.worker_id, row.id) for row in rows]
+
+
+def assign_many(session: Session, worker_ids: Iterable[int]) -> list[Assignment]:
+    """Assign each idle worker the best pending request it can run, if any.
+
+    At most one request per worker; the requests keep status pending with
+    `worker` set (see the module docstring). The caller commits, then tells
+    the workers. One round trip to lock the workers, one per group of
+    workers that offer the same.
+    """
+    session.flush()
+    assignments: list[Assignment] = []
+    for offer, ids in _lock_workers(session, worker_ids).items():
+        assignments.extend(_assign_group(session, offer, ids))
+    if assignments:
+        # Loaded copies of those requests are stale now.
+        for assignment in assignments:
+            loaded = session.identity_map.get(
+                session.identity_key(WorkRequest, assignment.work_request_id)
+            )
+            if loaded is not None:
+                session.expire(loaded)
+    return assignments
 
 
 def assign_next(session: Session, worker: Worker) -> WorkRequest | None:
     """Assign the best pending request this worker can run, or None.
 
-    The request keeps status pending with `worker` set; see the module
-    docstring. The caller commits, then tells the worker. Two round trips:
-    lock the worker; lock each bucket's head and assign the best.
+    `assign_many` for one worker, returning the request.
     """
-    session.flush()
-    if not _lock_worker(session, worker):
+    assignments = assign_many(session, [worker.id])
+    if not assignments:
         return None
-    metadata = worker.effective_metadata()
-    buckets: list[str | None] = [*worker_architectures(metadata), None]
-
-    # Each bucket's best unlocked request, locked; then the best of those.
-    heads = union_all(
-        *(
-            _bucket(
-                worker,
-                architecture,
-                metadata,
-                (
-                    _priority().label("priority"),
-                    WorkRequest.created_at.label("created_at"),
-                    WorkRequest.id.label("id"),
-                ),
-            )
-            .with_for_update(skip_locked=True, of=WorkRequest)
-            .subquery(f"b{index}")
-            .select()
-            for index, architecture in enumerate(buckets)
-        )
-    ).subquery("heads")
-    best = (
-        select(heads.c.id)
-        .order_by(heads.c.priority.desc(), heads.c.created_at, heads.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    work_request = session.scalars(
-        update(WorkRequest)
-        .where(WorkRequest.id == best)
-        .values(
-            worker_id=worker.id,
-            configured_task_data=func.coalesce(
-                WorkRequest.configured_task_data, WorkRequest.task_data
-            ),
-            dynamic_task_data=func.coalesce(
-                WorkRequest.dynamic_task_data, literal_column("'{}'::jsonb")
-            ),
-        )
-        .returning(WorkRequest),
-        execution_options={"populate_existing": True, "synchronize_session": False},
-    ).one_or_none()
-    if work_request is not None:
-        session.expire(work_request, ["worker"])
-    return work_request
+    return session.get_one(WorkRequest, assignments[0].work_request_id)

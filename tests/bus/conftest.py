@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 import zmq
 
-from debusine.bus.broker import Broker, WorkerIdentity
+from debusine.bus.broker import Broker, Final, Settled, WorkerIdentity
 from debusine.bus.connection import WorkerConnection
 
 TOKEN = "good-token"
@@ -55,27 +55,33 @@ class RecordingHandlers:
     def worker_ready(self, worker: WorkerIdentity, metadata: dict[str, Any]) -> None:
         self.record("worker_ready", worker, metadata)
 
-    def next_assignment(self, worker: WorkerIdentity) -> dict[str, Any] | None:
-        self.record("next_assignment", worker)
-        with self.lock:
-            return self.assignments.pop(0) if self.assignments else None
+    def settle(
+        self, finals: Sequence[Final], idle: Sequence[WorkerIdentity]
+    ) -> Settled:
+        settled = Settled([], {})
+        for final in finals:
+            self.record(
+                "finished",
+                final.worker,
+                final.work_request_id,
+                final.result,
+                final.output_data,
+            )
+            with self.lock:
+                # Idempotent by work request id, as the database is.
+                self.completed.setdefault(final.work_request_id, final.result)
+            settled.acknowledged.append(final)
+        for worker in idle:
+            self.record("next_assignment", worker)
+            with self.lock:
+                if self.assignments:
+                    settled.assignments[worker.id] = self.assignments.pop(0)
+        return settled
 
     def progress(
         self, worker: WorkerIdentity, work_request_id: int, body: dict[str, Any]
     ) -> None:
         self.record("progress", worker, work_request_id, body)
-
-    def finished(
-        self,
-        worker: WorkerIdentity,
-        work_request_id: int,
-        result: str,
-        output_data: dict[str, Any],
-    ) -> None:
-        self.record("finished", worker, work_request_id, result, output_data)
-        with self.lock:
-            # Idempotent by work request id, as the database is.
-            self.completed.setdefault(work_request_id, result)
 
     def worker_lost(self, worker: WorkerIdentity) -> None:
         self.record("worker_lost", worker)
