@@ -19,7 +19,10 @@ Once active, the orchestrator:
 * starts the `Broker` on `debusine.bus.bind` with `DatabaseBusHandlers`,
 * starts an APScheduler `BackgroundScheduler` running a fallback tick every
   `debusine.orchestrator.tick_seconds` (default 5) that offers work to
-  idle workers, and `delete_expired` daily.
+  idle workers, and `delete_expired` daily,
+* runs workflow passes (`debusine.orchestration.workflows`) in a thread of
+  their own, whenever `notify_work_available` is called and at least every
+  tick.
 
 A standby on another machine needs the same bus key pair in its
 `debusine.data_dir` (workers know one server public key) and a
@@ -53,6 +56,7 @@ from debusine.bus.keys import ensure_server_keys, load_server_keys
 from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
 from debusine.config import as_bool
 from debusine.models import Worker, WorkRequest, WorkRequestStatus
+from debusine.orchestration.workflows import WorkflowPassReport, run_workflow_pass
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +188,9 @@ class Orchestrator:
         self._lock_connection: Connection | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._workflows_wanted = threading.Event()
+        self._workflows_stop = threading.Event()
+        self._workflow_thread: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------
 
@@ -296,6 +303,7 @@ class Orchestrator:
         self._activated_at = time.monotonic()
         log.info("orchestrator: bus broker on %s", self.broker.endpoint)
         self._start_scheduler()
+        self._start_workflow_loop()
 
     def _start_scheduler(self) -> None:
         from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
@@ -326,6 +334,7 @@ class Orchestrator:
     def _deactivate(self) -> None:
         self.active.clear()
         self._activated_at = None
+        self._stop_workflow_loop()
         if self.scheduler is not None:
             with contextlib.suppress(Exception):
                 self.scheduler.shutdown(wait=False)
@@ -347,6 +356,8 @@ class Orchestrator:
         broker = self.broker
         if broker is not None:
             broker.notify_work_available()
+        # New or finished work may let workflows move on.
+        self.wake_workflows()
 
     def abort(self, work_request_id: int, worker_id: int) -> None:
         broker = self.broker
@@ -369,6 +380,52 @@ class Orchestrator:
         ):
             self.reap_disconnected_workers()
         self.notify_work_available()
+
+    # -- workflows (debusine.orchestration.workflows) ------------------------------
+    #
+    # A thread of its own runs workflow passes: when woken (new work,
+    # completions: notify_work_available) and at least every tick.
+
+    def _start_workflow_loop(self) -> None:
+        self._workflows_stop.clear()
+        self._workflows_wanted.set()  # a first pass at once
+        self._workflow_thread = threading.Thread(
+            target=self._workflow_loop, name="debusine-workflows", daemon=True
+        )
+        self._workflow_thread.start()
+
+    def _stop_workflow_loop(self) -> None:
+        self._workflows_stop.set()
+        self._workflows_wanted.set()
+        thread, self._workflow_thread = self._workflow_thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
+
+    def wake_workflows(self) -> None:
+        self._workflows_wanted.set()
+
+    def _workflow_loop(self) -> None:
+        while not self._workflows_stop.is_set():
+            self._workflows_wanted.wait(self.tick_seconds)
+            if self._workflows_stop.is_set():
+                break
+            self._workflows_wanted.clear()
+            self.run_workflows()
+
+    def run_workflows(self) -> WorkflowPassReport | None:
+        """One workflow pass; then workers hear of new work and aborts."""
+        try:
+            report = run_workflow_pass(self.session_factory)
+        except Exception:
+            log.exception("orchestrator: workflow pass failed")
+            return None
+        broker = self.broker
+        if broker is not None:
+            for work_request_id, worker_id in report.to_abort_on_workers:
+                broker.abort(work_request_id, worker_id)
+            if report.changed:
+                broker.notify_work_available()
+        return report
 
     def reap_disconnected_workers(self) -> list[int]:
         """`worker_lost` for each disconnected worker with running work."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from debusine.models import (
     WorkRequestResult,
     WorkRequestStatus,
 )
+from debusine.orchestration import orchestrator as orchestrator_module
+from debusine.orchestration.orchestrator import Orchestrator
 from debusine.orchestration.workflows import run_workflow_pass
 from debusine.tasks import TaskDataSchema
 from debusine.work_requests import (
@@ -28,6 +32,8 @@ from debusine.work_requests import (
 )
 from debusine.workflows import Workflow, orchestrate_workflow
 from tests import factories
+from tests.bus.conftest import wait_for
+from tests.bus.test_handlers_wired import make_database
 
 PENDING = WorkRequestStatus.PENDING
 RUNNING = WorkRequestStatus.RUNNING
@@ -292,3 +298,65 @@ def test_an_unknown_workflow_is_an_error_not_a_crash(
     assert broken.output_data["errors"][0]["code"] == "configure-failed"
     assert "gone" in broken.output_data["errors"][0]["message"]
     assert (fine.status, fine.result) == (COMPLETED, WorkRequestResult.SUCCESS)
+
+
+# -- in the running orchestrator ------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_the_orchestrator_runs_workflows_when_notified(
+    scratch_database: str, tmp_path: Path
+) -> None:
+    """A committed workflow is populated and finished by the live orchestrator.
+
+    The tick is long: only the notifications (as views send after commit)
+    can make it this quick.
+    """
+    database = make_database(scratch_database)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    orchestrator = Orchestrator(
+        {
+            "debusine.data_dir": str(tmp_path / "data"),
+            "debusine.bus.bind": f"tcp://127.0.0.1:{port}",
+            "debusine.orchestrator.tick_seconds": "60",
+            "debusine.orchestrator.standby_retry_seconds": "0.2",
+        },
+        database.factory,
+    ).start()
+    try:
+        assert orchestrator.active.wait(10)
+        with database.factory.begin() as session:
+            workspace = session.get_one(models.Workspace, database.workspace_id)
+            workflow_id = create_work_request(
+                session,
+                workspace=workspace,
+                task_type=TaskType.WORKFLOW,
+                task_name="noop",
+                task_data={"children": 2},
+                created_by=None,
+            ).id
+        orchestrator_module.notify_work_available()
+
+        def status() -> tuple[WorkRequestStatus, WorkRequestResult, list[int]]:
+            with database.factory() as session:
+                workflow = session.get_one(WorkRequest, workflow_id)
+                return (
+                    workflow.status,
+                    workflow.result,
+                    [c.id for c in workflow.children],
+                )
+
+        wait_for(lambda: status()[0] == RUNNING, timeout=10)
+        with database.factory.begin() as session:
+            for child_id in status()[2]:
+                mark_completed(
+                    session, session.get_one(WorkRequest, child_id), "success"
+                )
+        orchestrator_module.notify_work_available()
+        wait_for(lambda: status()[0] == COMPLETED, timeout=10)
+        assert status()[1] == WorkRequestResult.SUCCESS
+    finally:
+        orchestrator.stop()
+        database.engine.dispose()
