@@ -14,6 +14,7 @@ from debian.deb822 import Dsc
 from tests.e2e.packages import (
     LINTIAN_WARNING_TAG,
     MISSING_BUILD_DEPENDENCY,
+    OVERRIDDEN_LINTIAN_TAG,
     PackageSpecError,
     make_source_package,
 )
@@ -127,3 +128,12 @@ def test_existing_tree_is_refused(tmp_path):
 
     with pytest.raises(PackageSpecError, match="already exists"):
         make_source_package(tmp_path)
+
+
+def test_failing_build_and_lintian_override(tmp_path):
+    make_source_package(tmp_path, failing_build=True)
+
+    debian = tmp_path / "debusine-hello-1.0/debian"
+    assert "exit 1" in (debian / "rules").read_text()
+    overrides = (debian / "source/lintian-overrides").read_text()
+    assert f"debusine-hello source: {OVERRIDDEN_LINTIAN_TAG}" in overrides
