@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,21 @@ def test_command():
     ]
     with pytest.raises(ToolCommandError, match="'--arch=i386' is not allowed"):
         blhc_command(Path("x.build"), ["--arch=i386"])
+
+
+@pytest.mark.skipif(
+    shutil.which("blhc") is None and os.environ.get("DEBUSINE_REQUIRE_E2E") != "1",
+    reason="blhc is not installed",
+)
+def test_real_blhc_on_the_captured_build_logs():
+    data = Path(__file__).parent / "data"
+    for log, clean in (
+        ("sbuild-no-hardening.build", False),
+        ("sbuild-successful.build", True),
+    ):
+        argv = blhc_command(data / log, ["--line-numbers"])
+        run = subprocess.run(argv, capture_output=True, text=True, check=False)
+
+        report = parse_output(run.stdout, run.returncode)
+        assert report.clean is clean
+    assert report.missing == []
