@@ -3,6 +3,11 @@
 Like `pserve`, but it can override the listening address from the command
 line, and it turns SIGTERM into a clean exit so that an embedded PostgreSQL
 started by the application is stopped with it.
+
+`[server:main] use` picks the server: `egg:waitress#main` (one process,
+threads; `make run` with development.ini) or `egg:gunicorn#main` (a master
+and gthread worker processes that stream request bodies and send files
+with sendfile; production.ini), see debusine.gunicorn_app.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import waitress
 log = logging.getLogger("debusine.server")
 
 DEFAULT_CONFIG = "development.ini"
+WAITRESS = "egg:waitress#main"
+GUNICORN = "egg:gunicorn#main"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     loader = plaster.get_loader(uri, protocols=["wsgi"])
     app = loader.get_wsgi_app("main")
     server_settings: dict[str, Any] = dict(loader.get_settings("server:main"))
+    use = server_settings.get("use", WAITRESS)
+    if use == GUNICORN:
+        return serve_gunicorn(uri, server_settings, args.listen)
+    if use != WAITRESS:
+        print(
+            f"debusine-server: error: [server:main] use = {use}: expected "
+            f"{WAITRESS} or {GUNICORN}",
+            file=sys.stderr,
+        )
+        return 3
     server_settings.pop("use", None)
     if args.listen:
         server_settings.pop("host", None)
@@ -83,6 +100,27 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if orchestrator is not None:
             orchestrator.stop()
+    return 0
+
+
+def serve_gunicorn(
+    uri: str, server_settings: dict[str, Any], listen: str | None
+) -> int:
+    from debusine.gunicorn_app import ServerConfigError, serve
+
+    master = os.getpid()
+    try:
+        serve(uri, server_settings, listen)
+    except ServerConfigError as error:
+        print(f"debusine-server: error: {error}", file=sys.stderr)
+        return 3
+    except (KeyboardInterrupt, SystemExit) as stop:
+        # The arbiter exits with SystemExit once its workers are stopped;
+        # a forked worker process leaves through here too, with its status.
+        code = stop.code if isinstance(stop, SystemExit) else 0
+        if os.getpid() == master:
+            log.info("debusine-server stopping")
+        return code if isinstance(code, int) else 0
     return 0
 
 

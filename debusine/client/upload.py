@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -35,32 +35,41 @@ class _HashMismatch(Exception):
     pass
 
 
+# Pieces handed to the socket: large, so that a 50 MiB chunk costs a few
+# dozen Python calls (a file-like body is read 16 KiB at a time by urllib3).
+SEND_PIECE_SIZE = 4 * 1024 * 1024
+
+
 class ChunkBody:
-    """`length` bytes of `file` from `start`, read as requests sends them."""
+    """`length` bytes of `file` from `start`, read as requests sends them.
+
+    An iterable with a length and no `read`: requests then sends a
+    Content-Length and urllib3 writes each piece as it is read.
+    """
 
     def __init__(
         self, file: IO[bytes], start: int, length: int, on_read: Callable[[int], None]
     ) -> None:
-        file.seek(start)
         self.file = file
+        self.start = start
         self.length = length
-        self.remaining = length
         self.on_read = on_read
 
     def __len__(self) -> int:
         return self.length
 
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        if size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self.file.read(size)
-        if not data:
-            raise ClientError(f"{self.file.name}: the file became shorter while sent")
-        self.remaining -= len(data)
-        self.on_read(len(data))
-        return data
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(self.start)
+        remaining = self.length
+        while remaining > 0:
+            data = self.file.read(min(SEND_PIECE_SIZE, remaining))
+            if not data:
+                raise ClientError(
+                    f"{self.file.name}: the file became shorter while sent"
+                )
+            remaining -= len(data)
+            self.on_read(len(data))
+            yield data
 
 
 def _received(response: Any, url: str) -> int:

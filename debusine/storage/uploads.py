@@ -20,6 +20,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import BinaryIO
 
 from debusine.storage.local import HashMismatch, LocalStore, Readable, hash_file
 
@@ -27,6 +28,18 @@ from debusine.storage.local import HashMismatch, LocalStore, Readable, hash_file
 _HASH_CACHE_SIZE = 256
 _hash_cache: OrderedDict[int, tuple[int, hashlib._Hash]] = OrderedDict()
 _hash_cache_lock = threading.Lock()
+
+
+# Request body reads: large enough that a 50 MiB chunk is a few dozen reads,
+# hash updates (which release the GIL) and writes.
+READ_SIZE = 4 * 1024 * 1024
+
+
+def _write_all(target: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = target.write(view)
+        view = view[written or 0 :]
 
 
 class ShortChunk(ValueError):
@@ -85,15 +98,16 @@ class PartialUpload:
         if hasher is None:
             hasher = hash_file(self.path, start) if start else hashlib.sha256()
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "wb") as target:
+        # Unbuffered: each large read goes to the file in one write.
+        with os.fdopen(fd, "wb", buffering=0) as target:
             target.seek(start)
             written = 0
             while written < length + 1:
-                chunk = body.read(min(1 << 20, length + 1 - written))
+                chunk = body.read(min(READ_SIZE, length + 1 - written))
                 if not chunk:
                     break
                 hasher.update(chunk)
-                target.write(chunk)
+                _write_all(target, chunk)
                 written += len(chunk)
             if written != length:
                 target.truncate(start)

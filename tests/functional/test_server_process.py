@@ -35,7 +35,8 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) ->
         try:
             requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # gunicorn accepts before its worker has loaded the application.
             time.sleep(0.2)
     pytest.fail(f"server did not answer on {url} within {timeout}s")
 
