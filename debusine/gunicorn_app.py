@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import plaster
-from gunicorn.app.base import BaseApplication
-from gunicorn.config import Config
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+from gunicorn.config import Config  # type: ignore[import-untyped]
 
 log = logging.getLogger("debusine.server")
 
@@ -76,7 +76,7 @@ def export_database_url(loader: Any) -> None:
         os.environ["DEBUSINE_SQLALCHEMY_URL"] = url
 
 
-class DebusineGunicorn(BaseApplication):  # type: ignore[misc]
+class DebusineGunicorn(BaseApplication):
     """The debusine application under a gunicorn arbiter."""
 
     def __init__(self, uri: str, options: Mapping[str, str]) -> None:
