@@ -55,6 +55,24 @@ def test_relative_paths_become_absolute(
     assert config.work_directory == tmp_path / "work"
 
 
+def test_the_environment_cache_settings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "config.ini",
+        GOOD
+        + "cache-directory = cache\ncache-max-environments = 3\n"
+        + "cache-max-size = 20G\n",
+    )
+    config = load_config(path)
+    assert config.cache_directory == tmp_path / "cache"
+    assert config.cache_max_environments == 3
+    assert config.cache_max_size == 20 * 1024**3
+    # Without them: a directory of its own, ten environments, no size limit.
+    default = load_config(write(path, GOOD))
+    assert default.cache_directory != default.work_directory
+    assert default.cache_max_environments == 10
+    assert default.cache_max_size is None
+
+
 GOOD = (
     "[General]\nbus-endpoint = tcp://127.0.0.1:5555\n"
     "api-url = http://127.0.0.1:6543/api\ntoken = t\n"
@@ -78,6 +96,9 @@ GOOD = (
         (GOOD.replace("http://127.0.0.1:6543/api", "nowhere"), "needs api-url"),
         (GOOD + "heartbeat-interval = soon\n", "heartbeat-interval must be"),
         (GOOD + "liveness = 0\n", "liveness >= 1"),
+        (GOOD + "cache-max-environments = 0\n", "cache-max-environments must"),
+        (GOOD + "cache-max-size = lots\n", "cache-max-size must be a size"),
+        (GOOD + "cache-max-size = 0\n", "cache-max-size must be a size"),
     ],
 )
 def test_config_errors_exit_3_with_one_line(

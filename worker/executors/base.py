@@ -99,11 +99,11 @@ class Executor:
     ) -> subprocess.CompletedProcess[Any]:
         """Run `argv` in the environment to its end (like subprocess.run)."""
         kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("check", False)
         return subprocess.run(  # noqa: S603
             self.command(argv, cwd=cwd, network=network),
             env=self.environment_variables(env),
             cwd=self.host_cwd(cwd),
-            check=False,
             **kwargs,
         )
 
