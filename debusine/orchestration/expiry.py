@@ -13,12 +13,23 @@ The keep set is one recursive query; what is not in it and has expired is
 deleted, and files no artifact uses any more leave the database. The caller
 removes those files from their stores after the commit (`StoredFile`), so a
 rollback never leaves a database row without its file.
+
+Partial uploads with no activity for `stale_upload_age` (default 24 h,
+setting `debusine.orchestration.stale_upload_hours`) are abandoned: their
+FileUpload rows go (as do those of deleted artifacts), and after the commit
+`remove_after_commit` removes their temporary files and any other file left
+in a local store's `tmp/` untouched since then (an upload whose transaction
+rolled back). An upload resumed meanwhile finds its data gone and is told
+to start the file again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Interval,
@@ -44,6 +55,7 @@ from debusine.models import (
     FileInStore,
     FileStore,
     FileStoreBackend,
+    FileUpload,
     RetainsArtifacts,
     Token,
     WorkRequest,
@@ -52,6 +64,25 @@ from debusine.models import (
 )
 
 ZERO = literal(dt.timedelta(0), Interval())
+DEFAULT_STALE_UPLOAD_AGE = dt.timedelta(hours=24)
+STALE_UPLOAD_HOURS_SETTING = "debusine.orchestration.stale_upload_hours"
+
+
+def stale_upload_age(settings: Mapping[str, Any]) -> dt.timedelta:
+    """The inactivity after which a partial upload is abandoned."""
+    value = settings.get(STALE_UPLOAD_HOURS_SETTING)
+    if value is None or str(value).strip() == "":
+        return DEFAULT_STALE_UPLOAD_AGE
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = 0
+    if hours <= 0:
+        raise ValueError(
+            f"{STALE_UPLOAD_HOURS_SETTING} must be a positive number of hours, "
+            f"not {value!r}"
+        )
+    return dt.timedelta(hours=hours)
 
 
 @dataclass(frozen=True)
@@ -69,6 +100,11 @@ class ExpiryReport:
     files: list[StoredFile] = field(default_factory=list)
     tokens: int = 0
     retention: RetentionReport | None = None
+    # Temporary files of abandoned partial uploads, removed after commit.
+    uploads: list[str] = field(default_factory=list)
+    # Local stores whose tmp/ is swept of files untouched since `upload_cutoff`.
+    store_directories: list[str] = field(default_factory=list)
+    upload_cutoff: dt.datetime | None = None
 
 
 def expired_artifacts(session: Session, now: dt.datetime) -> list[int]:
@@ -116,16 +152,29 @@ def expired_artifacts(session: Session, now: dt.datetime) -> list[int]:
     )
 
 
-def delete_expired(session: Session, now: dt.datetime | None = None) -> ExpiryReport:
-    """Delete expired artifacts, unused files and expired tokens; apply retention.
+def delete_expired(
+    session: Session,
+    now: dt.datetime | None = None,
+    stale_upload_age: dt.timedelta = DEFAULT_STALE_UPLOAD_AGE,
+) -> ExpiryReport:
+    """Delete expired artifacts, unused files, expired tokens and stale uploads.
 
-    The caller commits, then removes `report.files` from their stores.
+    Applies retention too. The caller commits, then calls
+    `remove_after_commit(report)`.
     """
     now = now or dt.datetime.now(dt.UTC)
     report = ExpiryReport()
     report.retention = apply_retention(session, now)
     report.artifacts = expired_artifacts(session, now)
+    report.upload_cutoff = now - stale_upload_age
+    report.uploads = delete_stale_uploads(session, report.upload_cutoff)
     if report.artifacts:
+        # Their FileUpload rows go with them (cascade): keep the paths.
+        report.uploads += session.scalars(
+            select(FileUpload.path)
+            .join(FileInArtifact, FileInArtifact.id == FileUpload.file_in_artifact_id)
+            .where(FileInArtifact.artifact_id.in_(report.artifacts))
+        ).all()
         # An active item may not lose its artifact: the item goes first.
         session.execute(
             update(CollectionItem)
@@ -145,8 +194,37 @@ def delete_expired(session: Session, now: dt.datetime | None = None) -> ExpiryRe
         )
     )
     report.tokens = int(getattr(token_result, "rowcount", 0) or 0)
+    report.store_directories = [
+        configuration["base_directory"]
+        for backend, configuration in session.execute(
+            select(FileStore.backend, FileStore.configuration)
+        )
+        if backend == FileStoreBackend.LOCAL
+    ]
     session.flush()
     return report
+
+
+def delete_stale_uploads(session: Session, cutoff: dt.datetime) -> list[str]:
+    """Delete the FileUpload rows idle since before `cutoff`; their paths.
+
+    An upload whose file row is locked (a chunk arriving right now) is
+    skipped: it is not idle.
+    """
+    stale = (
+        select(FileUpload.id)
+        .join(FileInArtifact, FileInArtifact.id == FileUpload.file_in_artifact_id)
+        .where(FileUpload.last_activity_at < cutoff)
+        .with_for_update(of=FileInArtifact, skip_locked=True)
+    )
+    ids = list(session.scalars(stale))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            delete(FileUpload).where(FileUpload.id.in_(ids)).returning(FileUpload.path)
+        )
+    )
 
 
 def _delete_unused_files(session: Session) -> list[StoredFile]:
@@ -176,10 +254,33 @@ def remove_stored_files(files: list[StoredFile]) -> int:
     )
 
 
+def remove_after_commit(report: ExpiryReport) -> tuple[int, int]:
+    """Remove what `report` says has gone: (stored files, temporary files)."""
+    from debusine.storage.local import LocalStore
+
+    stored = remove_stored_files(report.files)
+    temporary = 0
+    for path in report.uploads:
+        try:
+            Path(path).unlink()
+        except FileNotFoundError:
+            continue
+        temporary += 1
+    if report.upload_cutoff is not None:
+        cutoff = report.upload_cutoff.timestamp()
+        for base in report.store_directories:
+            temporary += LocalStore(base).remove_stale_temporary_files(cutoff)
+    return stored, temporary
+
+
 __all__ = [
+    "DEFAULT_STALE_UPLOAD_AGE",
     "ExpiryReport",
     "StoredFile",
     "delete_expired",
+    "delete_stale_uploads",
     "expired_artifacts",
+    "remove_after_commit",
     "remove_stored_files",
+    "stale_upload_age",
 ]

@@ -462,11 +462,17 @@ class Orchestrator:
         return reaped
 
     def expire(self) -> None:
-        from debusine.orchestration.expiry import delete_expired, remove_stored_files
+        from debusine.orchestration.expiry import (
+            delete_expired,
+            remove_after_commit,
+            stale_upload_age,
+        )
 
         with self.session_factory.begin() as session:
-            report = delete_expired(session)
-        remove_stored_files(report.files)
+            report = delete_expired(
+                session, stale_upload_age=stale_upload_age(self.settings)
+            )
+        remove_after_commit(report)
         log.info(
             "orchestrator: expired %d artifacts, %d files",
             len(report.artifacts),

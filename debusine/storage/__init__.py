@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from debusine.models import File, FileInStore, FileStore, FileStoreInScope, Scope
 from debusine.models.files import DEFAULT_FILE_STORE_NAME, FileStoreBackend
 from debusine.storage.local import CHUNK_SIZE, HashMismatch, LocalStore
-from debusine.storage.uploads import PartialUpload, ShortChunk
+from debusine.storage.uploads import PartialUpload, ShortChunk, UploadGone
 
 __all__ = [
     "CHUNK_SIZE",
@@ -34,6 +34,7 @@ __all__ = [
     "LocalStore",
     "PartialUpload",
     "ShortChunk",
+    "UploadGone",
     "default_store",
     "get_or_create_file",
     "local_store",

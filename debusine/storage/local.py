@@ -90,6 +90,29 @@ class LocalStore:
         self.tmp_directory.mkdir(parents=True, exist_ok=True)
         return self.tmp_directory
 
+    def remove_stale_temporary_files(self, older_than: float) -> int:
+        """Remove files under tmp/ not modified since `older_than` (epoch).
+
+        They are what abandoned uploads left; a live upload writes to its
+        file at every chunk. How many were removed.
+        """
+        removed = 0
+        try:
+            entries = list(os.scandir(self.tmp_directory))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime >= older_than:
+                    continue
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            removed += 1
+        return removed
+
     def path(self, sha256: str, size: int) -> Path:
         sha256 = sha256.lower()
         return self.base_directory / sha256[0:2] / sha256[2:4] / f"{sha256}_{size}"

@@ -20,7 +20,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from debusine.storage.local import HashMismatch, LocalStore, Readable, hash_file
 
@@ -40,6 +40,10 @@ def _write_all(target: BinaryIO, data: bytes) -> None:
     while view:
         written = target.write(view)
         view = view[written or 0 :]
+
+
+class UploadGone(ValueError):
+    """The data received so far was removed (the upload was abandoned)."""
 
 
 class ShortChunk(ValueError):
@@ -97,9 +101,17 @@ class PartialUpload:
         hasher = _cached_hash(self.key, start)
         if hasher is None:
             hasher = hash_file(self.path, start) if start else hashlib.sha256()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        # Never create the file past its start: if expiry removed it after
+        # the caller counted it, a new file would start with a hole.
+        flags = os.O_WRONLY | (os.O_CREAT if start == 0 else 0)
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileNotFoundError:
+            self._gone()
         # Unbuffered: each large read goes to the file in one write.
         with os.fdopen(fd, "wb", buffering=0) as target:
+            if os.fstat(fd).st_size != start:
+                self._gone()
             target.seek(start)
             written = 0
             while written < length + 1:
@@ -134,4 +146,14 @@ class PartialUpload:
             self.discard()
             raise HashMismatch(sha256, size, hasher.hexdigest(), received)
         _forget_hash(self.key)
-        return self.store.add_verified_file(self.path, sha256, size)
+        try:
+            return self.store.add_verified_file(self.path, sha256, size)
+        except FileNotFoundError:
+            # Removed (by expiry) after it was hashed: nothing is stored.
+            self._gone()
+
+    def _gone(self) -> NoReturn:
+        _forget_hash(self.key)
+        raise UploadGone(
+            "the data received for this file was removed (idle upload expired)"
+        )

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from debusine.storage import HashMismatch, LocalStore, PartialUpload, ShortChunk
+from debusine.storage import (
+    HashMismatch,
+    LocalStore,
+    PartialUpload,
+    ShortChunk,
+    UploadGone,
+)
 from debusine.storage import uploads as uploads_module
 from tests.storage.helpers import sha256
 
@@ -107,3 +113,15 @@ def test_partial_upload_mismatch_discards(store: LocalStore) -> None:
     assert upload.received() == 0
     assert not store.exists(sha256(b"right"), 5)
     assert not store.exists(sha256(b"wrong"), 5)
+
+
+def test_partial_upload_removed_while_counted_is_gone_not_a_hole(
+    store: LocalStore,
+) -> None:
+    """Expiry removing the file between the count and the write: no new file."""
+    upload = PartialUpload(store, 5)
+    upload.append(0, io.BytesIO(b"01234"), 5)
+    upload.path.unlink()
+    with pytest.raises(UploadGone):
+        upload.append(5, io.BytesIO(b"56789"), 5)
+    assert not upload.path.exists()

@@ -35,6 +35,7 @@ from debusine.storage import (
     HashMismatch,
     PartialUpload,
     ShortChunk,
+    UploadGone,
     default_store,
     get_or_create_file,
     record_in_store,
@@ -331,6 +332,16 @@ def get_artifact_noslash(request: Request) -> Response:
 CONTENT_RANGE_RE = re.compile(r"^bytes (?:(\*)|(\d+)-(\d+))/(\d+)$")
 
 
+def _upload_gone(path: str, error: UploadGone) -> APIError:
+    # 409, as for a hash mismatch: the client starts the file again.
+    return APIError(
+        409,
+        "Upload expired",
+        f"The partial upload of {path!r} was abandoned ({error}); "
+        "upload the file again.",
+    )
+
+
 def _range_header(received: int) -> dict[str, str]:
     # Not RFC 7233: N is the count received, not an inclusive end (§2).
     return {"Range": f"bytes=0-{received}"}
@@ -424,6 +435,8 @@ def upload_file(request: Request) -> Response:
         received = upload.append(start, request.body_file, length)
     except ShortChunk as error:
         raise APIError(400, "Truncated upload", str(error)) from None
+    except UploadGone as error:
+        raise _upload_gone(path, error) from None
 
     now = dt.datetime.now(dt.UTC)
     record = db.scalars(
@@ -444,6 +457,8 @@ def upload_file(request: Request) -> Response:
         db.delete(record)
     try:
         upload.finish(sha256, size)
+    except UploadGone as error:
+        raise _upload_gone(path, error) from None
     except HashMismatch as error:
         raise APIError(
             409,
