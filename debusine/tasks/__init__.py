@@ -4,7 +4,21 @@ Importable without the database (the worker and the signer use it).
 Importing this package registers every task.
 """
 
-from debusine.tasks import noop  # noqa: F401  (registers the tasks)
+# Importing the task modules registers the tasks.
+from debusine.tasks import (  # noqa: F401
+    assemblesignedsource,
+    autopkgtest,
+    blhc,
+    debdiff,
+    extractforsigning,
+    lintian,
+    makesourcepackageupload,
+    mergeuploads,
+    mmdebstrap,
+    noop,
+    piuparts,
+    sbuild,
+)
 from debusine.tasks.base import (
     BaseTask,
     TaskDataError,
