@@ -14,11 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    Update,
+    bindparam,
+    column,
+    exists,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from debusine.errors import DomainError
@@ -249,29 +262,6 @@ def mark_running(session: Session, work_request: WorkRequest, worker: Worker) ->
     return True
 
 
-def start_assigned(session: Session, work_request_ids: Collection[int]) -> list[int]:
-    """`mark_running` for requests already assigned to their workers.
-
-    One UPDATE: pending requests with a worker become running, with
-    `started_at` set; returns the ids that changed (others are left alone).
-    """
-    if not work_request_ids:
-        return []
-    session.flush()
-    _expire_loaded(session, work_request_ids)
-    return list(
-        session.scalars(
-            update(WorkRequest)
-            .where(WorkRequest.id.in_(work_request_ids))
-            .where(WorkRequest.status == WorkRequestStatus.PENDING)
-            .where(WorkRequest.worker_id.is_not(None))
-            .values(status=WorkRequestStatus.RUNNING, started_at=_now())
-            .returning(WorkRequest.id),
-            execution_options={"synchronize_session": False},
-        )
-    )
-
-
 def mark_completed(
     session: Session,
     work_request: WorkRequest,
@@ -406,9 +396,7 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
             continue
         changes[row.id] = {
             "id": row.id,
-            "status": WorkRequestStatus.COMPLETED,
-            "result": result,
-            "completed_at": now,
+            "result": result.value,
             "output_data": _merged_output(
                 row.output_data, completion.output_data, row.started_at, now
             ),
@@ -420,13 +408,40 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
             with_dependents.append(row.id)
     if changes:
         _expire_loaded(session, changes)
-        # ORM bulk UPDATE by primary key: one executemany.
-        session.execute(update(WorkRequest), list(changes.values()))
+        session.execute(
+            _complete_statement(),
+            {"completed_at": now, "changes": list(changes.values())},
+        )
         for work_request_id in with_dependents:
             _unblock_reverse_dependencies(
                 session, session.get_one(WorkRequest, work_request_id)
             )
     return CompletedMany(outcomes, may_unblock)
+
+
+@functools.cache
+def _complete_statement() -> Update:
+    """Complete the requests in `:changes` (id, result, output_data): one UPDATE."""
+    table = cast(Table, WorkRequest.__table__)
+    changes = (
+        func.jsonb_to_recordset(bindparam("changes", type_=JSONB))
+        .table_valued(
+            column("id", Integer),
+            column("result", String),
+            column("output_data", JSONB),
+        )
+        .render_derived(name="changes", with_types=True)
+    )
+    return (
+        update(table)
+        .where(table.c.id == changes.c.id)
+        .values(
+            status=WorkRequestStatus.COMPLETED.value,
+            result=changes.c.result,
+            completed_at=bindparam("completed_at"),
+            output_data=changes.c.output_data,
+        )
+    )
 
 
 def _expire_loaded(session: Session, work_request_ids: Collection[int]) -> None:

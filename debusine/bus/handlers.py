@@ -14,7 +14,7 @@ Lifecycle on the bus:
   finished (sent again after a lost FINAL-ACK, or for an aborted
   request), or that this worker does not run, is acknowledged and ignored.
 * each idle worker gets its next request (`assign_many`), marked
-  **running** at once (`start_assigned`, which sets `started_at`): sending
+  **running** at once (`started_at` set, as `mark_running` does): sending
   REQUEST is the start of the task as far as the server knows. If the
   REQUEST never arrives, the worker is lost (the broker cannot send to it)
   and the request is retried like any running one.
@@ -204,11 +204,8 @@ class DatabaseBusHandlers:
         self, session: Session, idle: Sequence[WorkerIdentity]
     ) -> dict[int, dict[str, Any]]:
         """Assign, mark running and describe the idle workers' next requests."""
-        assignments = assign_many(session, [worker.id for worker in idle])
-        started = work_requests.start_assigned(
-            session, [a.work_request_id for a in assignments]
-        )
-        if not started:
+        assignments = assign_many(session, [worker.id for worker in idle], start=True)
+        if not assignments:
             return {}
         rows = session.execute(
             select(
@@ -224,7 +221,7 @@ class DatabaseBusHandlers:
             )
             .join(Workspace, Workspace.id == WorkRequest.workspace_id)
             .join(Scope, Scope.id == Workspace.scope_id)
-            .where(WorkRequest.id.in_(started))
+            .where(WorkRequest.id.in_([a.work_request_id for a in assignments]))
         )
         bodies: dict[int, dict[str, Any]] = {}
         for row in rows:

@@ -33,13 +33,15 @@ bucket: a long run of same-architecture work the worker cannot do (a tool
 it lacks, a denied task) is walked over, other architectures never are.
 
 The request stays `pending` with `worker` set ("assigned"); the worker's
-start of the task (`mark_running`, `start_assigned`) makes it running. An
+start of the task (`mark_running`) makes it running; the bus, which starts
+tasks as it assigns them, has `assign_many(start=True)` do both at once. An
 assigned request leaves the index, and counts towards the worker's
 concurrency.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -144,7 +146,9 @@ def _bucket(index: int, architecture: bool, task_filter: str | None) -> Select[A
 
 
 @functools.cache
-def _assign_statement(architectures: int, task_filter: str | None) -> Update:
+def _assign_statement(
+    architectures: int, task_filter: str | None, start: bool
+) -> Update:
     """Pair the best requests of the buckets with the workers `:worker_ids`.
 
     Built once per shape and reused: SQLAlchemy then compiles it once.
@@ -172,17 +176,22 @@ def _assign_statement(architectures: int, task_filter: str | None) -> Update:
         .render_derived(name="slots")
     )
     wr = _work_request.c
+    values: dict[str, Any] = {
+        "worker_id": slots.c.worker_id,
+        "configured_task_data": func.coalesce(wr.configured_task_data, wr.task_data),
+        "dynamic_task_data": func.coalesce(
+            wr.dynamic_task_data, literal_column("'{}'::jsonb")
+        ),
+    }
+    if start:
+        # What `mark_running` does, in the same row update.
+        values["status"] = WorkRequestStatus.RUNNING.value
+        values["started_at"] = bindparam("started_at")
     return (
         update(_work_request)
         .where(wr.id == best.c.id)
         .where(slots.c.slot == best.c.slot)
-        .values(
-            worker_id=slots.c.worker_id,
-            configured_task_data=func.coalesce(wr.configured_task_data, wr.task_data),
-            dynamic_task_data=func.coalesce(
-                wr.dynamic_task_data, literal_column("'{}'::jsonb")
-            ),
-        )
+        .values(values)
         .returning(wr.worker_id, wr.id)
     )
 
@@ -244,7 +253,7 @@ def _lock_workers(
 
 
 def _assign_group(
-    session: Session, offer: _Offer, worker_ids: list[int]
+    session: Session, offer: _Offer, worker_ids: list[int], start: bool
 ) -> list[Assignment]:
     """Pair the best requests for `offer` with `worker_ids`, in one UPDATE."""
     task_filter = (
@@ -256,6 +265,8 @@ def _assign_group(
         "limit": len(worker_ids),
         "worker_ids": worker_ids,
     }
+    if start:
+        parameters["started_at"] = dt.datetime.now(dt.UTC)
     for index, architecture in enumerate(offer.architectures):
         parameters[f"architecture_{index}"] = architecture
     if task_filter is not None:
@@ -263,23 +274,26 @@ def _assign_group(
             offer.allowlist if offer.allowlist is not None else offer.denylist
         )
     rows = session.execute(
-        _assign_statement(len(offer.architectures), task_filter), parameters
+        _assign_statement(len(offer.architectures), task_filter, start), parameters
     )
     return [Assignment(row.worker_id, row.id) for row in rows]
 
 
-def assign_many(session: Session, worker_ids: Iterable[int]) -> list[Assignment]:
+def assign_many(
+    session: Session, worker_ids: Iterable[int], *, start: bool = False
+) -> list[Assignment]:
     """Assign each idle worker the best pending request it can run, if any.
 
     At most one request per worker; the requests keep status pending with
-    `worker` set (see the module docstring). The caller commits, then tells
-    the workers. One round trip to lock the workers, one per group of
-    workers that offer the same.
+    `worker` set (see the module docstring), or with `start` become
+    running at once, with `started_at` set (as `mark_running` does), in
+    the same update. The caller commits, then tells the workers. One round
+    trip to lock the workers, one per group of workers that offer the same.
     """
     session.flush()
     assignments: list[Assignment] = []
     for offer, ids in _lock_workers(session, worker_ids).items():
-        assignments.extend(_assign_group(session, offer, ids))
+        assignments.extend(_assign_group(session, offer, ids, start))
     if assignments:
         # Loaded copies of those requests are stale now.
         for assignment in assignments:
