@@ -18,6 +18,9 @@ from debusine.tasks import (  # noqa: F401
     noop,
     piuparts,
     sbuild,
+    server,
+    signing,
+    wait,
 )
 from debusine.tasks.base import (
     BaseTask,

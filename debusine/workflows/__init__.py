@@ -4,7 +4,11 @@ Importing this package registers every workflow (and the internal
 callback and synchronization-point tasks) in the task registry.
 """
 
-from debusine.workflows import internal, noop  # noqa: F401  (registers them)
+from debusine.workflows import (  # noqa: F401  (registers them)
+    internal,
+    noop,
+    package_upload,
+)
 from debusine.workflows.base import (
     Workflow,
     WorkflowRunError,
