@@ -25,7 +25,7 @@ DEFAULT_BACKEND = "unshare"
 ARCHITECTURE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # dpkg's source and binary package names.
 PACKAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_/-]*$")
+SUITE_RE = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9.+_/-]*$")
 # `vendor:codename`, e.g. `debian:bookworm`.
 DISTRIBUTION_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*:[A-Za-z0-9][A-Za-z0-9.+_-]*$")
 
