@@ -24,7 +24,7 @@ from debusine.workflows.base import (
     WorkflowValidationError,
 )
 
-# An extra APT repository for a task: url, suites, components (and
+# An extra APT repository for a task: url, suite, components (and
 # optionally signing_key), as the worker tasks take it.
 ExtraRepository = dict[str, Any]
 
@@ -402,12 +402,12 @@ def configure_for_overlay_suite(
     )
     repositories = list(extra_repositories or [])
     if any(
-        codename in (repository.get("suites") or [])
+        repository.get("suite") == codename
         and str(repository.get("url", "")).rstrip("/") == mirror.rstrip("/")
         for repository in repositories
     ):
         return repositories
-    repositories.append({"url": mirror, "suites": [codename], "components": ["main"]})
+    repositories.append({"url": mirror, "suite": codename, "components": ["main"]})
     return repositories
 
 

@@ -281,7 +281,7 @@ def test_overlay_suites(workflow: Workflow, environments: models.Collection) -> 
         "architecture": "amd64",
         "try_variant": "sbuild",
     }
-    given = [{"url": "http://other.example.org", "suites": ["x"], "components": []}]
+    given = [{"url": "http://other.example.org", "suite": "x", "components": ["main"]}]
     assert (
         configure_for_overlay_suite(
             workflow, extra_repositories=given, codename="bookworm", **common
@@ -290,7 +290,7 @@ def test_overlay_suites(workflow: Workflow, environments: models.Collection) -> 
     )
     experimental = {
         "url": "http://mirror.example.org/debian",
-        "suites": ["experimental"],
+        "suite": "experimental",
         "components": ["main"],
     }
     assert configure_for_overlay_suite(
