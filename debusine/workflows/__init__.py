@@ -7,6 +7,7 @@ callback and synchronization-point tasks) in the task registry.
 from debusine.workflows import (  # noqa: F401  (registers them)
     internal,
     noop,
+    package_publish,
     package_upload,
 )
 from debusine.workflows.base import (
