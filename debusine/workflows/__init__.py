@@ -9,6 +9,7 @@ from debusine.workflows import (  # noqa: F401  (registers them)
     noop,
     package_publish,
     package_upload,
+    sbuild,
 )
 from debusine.workflows.base import (
     Workflow,
