@@ -10,6 +10,7 @@ from debusine.workflows import (  # noqa: F401  (registers them)
     package_publish,
     package_upload,
     sbuild,
+    update_environments,
 )
 from debusine.workflows.base import (
     Workflow,
