@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.support import fresh_database
 from debusine import models
-from debusine.bus.broker import Broker
+from debusine.bus.broker import Broker, Final, Settled, WorkerIdentity
 from debusine.bus.connection import WorkerConnection
 from debusine.bus.handlers import DatabaseBusHandlers
 from debusine.work_requests import create_work_request
@@ -102,6 +103,25 @@ def main() -> None:
             engine.dispose()
 
 
+class CountingHandlers(DatabaseBusHandlers):
+    """The database handlers, counting the broker's cycles that did work."""
+
+    settles = 0
+    finals = 0
+    seconds = 0.0
+
+    def settle(
+        self, finals: Sequence[Final], idle: Sequence[WorkerIdentity]
+    ) -> Settled:
+        self.settles += 1
+        self.finals += len(finals)
+        started = time.perf_counter()
+        try:
+            return super().settle(finals, idle)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def run_workers(endpoint: str, public: bytes, keys: list[str], stop: EventType) -> None:
     """The child process: one `WorkerConnection` per key until `stop`."""
     connections = []
@@ -141,7 +161,7 @@ def run(factory: sessionmaker[Session]) -> None:
         workspace_id, keys = setup(factory)
 
         public, secret = zmq.curve_keypair()
-        handlers = DatabaseBusHandlers(factory)
+        handlers = CountingHandlers(factory)
         broker = Broker(
             "tcp://127.0.0.1:*",
             handlers,
@@ -173,7 +193,10 @@ def run(factory: sessionmaker[Session]) -> None:
         elapsed = time.monotonic() - start
         rate = WORK_REQUESTS / elapsed
         print(
-            f"# {WORK_REQUESTS} noop work requests, {WORKERS} workers: {elapsed:.2f} s"
+            f"# {WORK_REQUESTS} noop work requests, {WORKERS} workers: {elapsed:.2f} s;"
+            f" {handlers.settles} transactions of"
+            f" {handlers.finals / max(handlers.settles, 1):.1f} results on average,"
+            f" {handlers.seconds:.2f} s in them"
         )
         print(f"FIGURE bus_noop_completed_per_s {rate:.0f} per_s target >=500")
     finally:

@@ -383,3 +383,77 @@ def test_repeated_final_reaches_the_handlers_once(
     finally:
         socket.close()
         context.term()
+
+
+def test_final_before_disconnect_is_stored_before_the_worker_is_lost(
+    make_broker: MakeBroker,
+    handlers: RecordingHandlers,
+    server_keys: tuple[bytes, bytes],
+) -> None:
+    handlers.assignments.append(noop_assignment(31))
+    broker = make_broker()
+    context = zmq.Context()
+    socket = raw_dealer(broker.endpoint, server_keys[0], context)
+    try:
+        socket.send_multipart(ready())
+        commands = []
+        while Command.REQUEST not in commands:
+            message = receive(socket)
+            assert message is not None
+            commands.append(message.command)
+        # Back to back, so usually read in one cycle of the broker.
+        final = {"work_request_id": 31, "result": "success", "output_data": {}}
+        socket.send_multipart(encode(Command.FINAL, final))
+        socket.send_multipart(encode(Command.DISCONNECT, {"reason": "bye"}))
+        wait_for(lambda: handlers.named("worker_lost"))
+        with handlers.lock:
+            order = [name for name, _ in handlers.calls]
+        # Otherwise the server would retry work that is finished.
+        assert order.index("finished") < order.index("worker_lost")
+        assert handlers.completed == {31: "success"}
+    finally:
+        socket.close()
+        context.term()
+
+
+class RefusingHandlers(RecordingHandlers):
+    """Fails to store the results of the work requests in `refused`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: set[int] = set()
+
+    def settle(self, finals: Any, idle: Any) -> Any:
+        kept = [f for f in finals if f.work_request_id not in self.refused]
+        failed = {f.worker.id for f in finals if f.work_request_id in self.refused}
+        return super().settle(kept, [w for w in idle if w.id not in failed])
+
+
+def test_a_result_that_was_not_stored_is_not_acknowledged(
+    make_broker: MakeBroker, make_worker: MakeWorker
+) -> None:
+    handlers = RefusingHandlers()
+    handlers.workers["second-token"] = WorkerIdentity(2, "worker2", "external")
+    handlers.assignments.extend([noop_assignment(41), noop_assignment(42)])
+    handlers.refused.add(41)
+    broker = make_broker(handlers=handlers)
+    first = make_worker(broker.endpoint)
+    second = make_worker(broker.endpoint, token="second-token")
+    wait_for(lambda: first.requests and second.requests)
+    by_id = {
+        first.requests[0]["work_request_id"]: first,
+        second.requests[0]["work_request_id"]: second,
+    }
+    handlers.assignments.append(noop_assignment(43))
+    by_id[41].connection.send_final(41, "success", {})
+    by_id[42].connection.send_final(42, "success", {})
+
+    # The stored one is acknowledged and its worker takes the next request.
+    wait_for(lambda: not by_id[42].connection.unacknowledged)
+    wait_for(lambda: len(by_id[42].requests) == 2)
+    assert by_id[42].requests[1]["work_request_id"] == 43
+    # The other is kept by its worker, to be sent again; no new work for it.
+    time.sleep(3 * INTERVAL)
+    assert set(by_id[41].connection.unacknowledged) == {41}
+    assert len(by_id[41].requests) == 1
+    assert handlers.completed == {42: "success"}
