@@ -5,6 +5,7 @@ callback and synchronization-point tasks) in the task registry.
 """
 
 from debusine.workflows import (  # noqa: F401  (registers them)
+    autopkgtest,
     internal,
     make_signed_source,
     noop,

@@ -60,7 +60,9 @@ def children(root: WorkRequest) -> dict[str, dict[str, Any]]:
             "task": f"{child.task_type.value}/{child.task_name}",
             "task_data": child.task_data,
             "workflow_data": child.workflow_data,
-            "dependencies": sorted(steps[d.id] for d in child.dependencies),
+            "dependencies": sorted(
+                d.workflow_data.get("step", "") for d in child.dependencies
+            ),
             "event_reactions": _replace_ids(
                 child.event_reactions, steps, ("work_request_id",)
             ),
