@@ -11,6 +11,7 @@ from debusine.workflows import (  # noqa: F401  (registers them)
     noop,
     package_publish,
     package_upload,
+    reverse_dependencies_autopkgtest,
     sbuild,
     update_environments,
 )

@@ -16,6 +16,7 @@ from debusine.collections import ExpectType, LookupResult
 from debusine.collections.workflow_internal import PROMISE
 from debusine.models import CollectionItemType, WorkRequest, WorkRequestStatus
 from debusine.tasks import TaskType
+from debusine.work_requests import add_dependency
 from debusine.workflows.base import (
     LookupMultiple,
     Workflow,
@@ -31,9 +32,14 @@ def ensure_sub_workflow(
     task_data: Mapping[str, Any],
     workflow_data: Mapping[str, Any],
     requires: Sequence[int | str | LookupMultiple] = (),
+    after: Sequence[WorkRequest] = (),
     relative_priority: int = 0,
 ) -> WorkRequest:
-    """A child workflow, depending on the promises in `requires`; idempotent."""
+    """A child workflow, idempotent.
+
+    It depends on the promises in `requires` and on the work requests
+    `after`; it is populated at once unless it waits for them.
+    """
     child = workflow.work_request_ensure_child(
         task_type=TaskType.WORKFLOW,
         task_name=task_name,
@@ -43,6 +49,8 @@ def ensure_sub_workflow(
     )
     for lookup in requires:
         Workflow.requires_artifact(child, lookup)
+    for dependency in after:
+        add_dependency(workflow.session, child, dependency)
     if child.status == WorkRequestStatus.PENDING:
         orchestrate_workflow(child)
     return child

@@ -217,3 +217,33 @@ def binary_package(
             "deb_control_files": [],
         },
     )
+
+
+def children(workflow: WorkRequest) -> list[tuple[Any, ...]]:
+    """The workflow's own children (not their descendants), as `tree` rows."""
+    return [row for row in tree(workflow) if "/" not in row[0]]
+
+
+def promise_builds(
+    root: WorkRequest, architectures: list[str], source: str = "hello"
+) -> WorkRequest:
+    """A `build` child of the running root promising `build-{arch}` uploads."""
+    from debusine.workflows import Workflow
+
+    root.status = models.WorkRequestStatus.RUNNING
+    workflow = get_workflow(root)
+    build = workflow.work_request_ensure_child(
+        task_name="noop", task_data={}, workflow_data={"step": "build"}
+    )
+    for arch in architectures:
+        Workflow.provides_artifact(
+            build,
+            "debian:upload",
+            f"build-{arch}",
+            data={
+                "architecture": arch,
+                "binary_names": [f"{source}-{arch}"],
+                "source_package_name": source,
+            },
+        )
+    return build
