@@ -26,6 +26,7 @@ from debusine.models import (
     ScopeRoles,
     User,
     Worker,
+    WorkRequest,
     Workspace,
     WorkspaceRole,
     WorkspaceRoles,
@@ -131,6 +132,35 @@ def can_create_work_requests(
     session: Session, actor: Actor, workspace: Workspace
 ) -> bool:
     return has_workspace_role(session, actor, workspace, WorkspaceRoles.CONTRIBUTOR)
+
+
+def can_create_workflow_templates(
+    session: Session, actor: Actor, workspace: Workspace
+) -> bool:
+    """Templates fix what contributors may start: the workspace's owners decide."""
+    return has_workspace_role(session, actor, workspace, WorkspaceRoles.OWNER)
+
+
+def can_start_workflows(session: Session, actor: Actor, workspace: Workspace) -> bool:
+    return has_workspace_role(session, actor, workspace, WorkspaceRoles.CONTRIBUTOR)
+
+
+def can_confirm_work_request(
+    session: Session, actor: Actor, work_request: WorkRequest
+) -> bool:
+    """Who may accept or reject a `confirm` step: contributors and owners.
+
+    Approving lets the workflow go on (e.g. to an upload): the same right
+    as starting or retrying work there, more than viewing.
+    """
+    return has_workspace_role(
+        session, actor, work_request.workspace, WorkspaceRoles.CONTRIBUTOR
+    )
+
+
+def can_provide_signature(actor: Actor, work_request: WorkRequest) -> bool:
+    """Only the work request's creator signs for it (their key, their upload)."""
+    return actor.user is not None and actor.user.id == work_request.created_by_id
 
 
 def can_configure_workspace(

@@ -47,6 +47,18 @@ def includeme(config: Configurator) -> None:
             f"api.work_request.{action}",
             rf"/api/1.0/work-request/{{work_request_id:\d+}}/{action}/",
         )
+    # Wait tasks: a signature provided by the user (route 7), a confirmation
+    config.add_route(
+        "api.work_request.external_debsign",
+        r"/api/1.0/work-request/{work_request_id:\d+}/external-debsign/",
+    )
+    config.add_route(
+        "api.work_request.confirm",
+        r"/api/1.0/work-request/{work_request_id:\d+}/confirm/",
+    )
+    # Workflow templates and workflows (client-protocol.md routes 10 and 11)
+    config.add_route("api.workflow_templates", "/api/1.0/workflow-template/")
+    config.add_route("api.workflows", "/api/1.0/workflow/")
     config.add_route("api.open_metrics", "/api/1.0/open-metrics/")
     # Live logs of a work request (our addition to the client protocol)
     config.add_route(

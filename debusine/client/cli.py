@@ -19,7 +19,7 @@ from typing import Any
 
 import argcomplete
 
-from debusine.client import commands, work_requests
+from debusine.client import commands, wait_tasks, work_requests, workflows
 from debusine.client.config import ENVIRONMENT_VARIABLE, config_path, load_server
 from debusine.client.errors import ClientError
 from debusine.client.http import APIClient
@@ -224,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--default-category", metavar="CATEGORY", help="category of name@ lookups"
     )
     work_requests.add_commands(subparsers, _add, _positive_int)
+    workflows.add_commands(subparsers, _add)
+    wait_tasks.add_commands(subparsers, _add, _positive_int)
     return parser
 
 

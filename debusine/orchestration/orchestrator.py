@@ -22,7 +22,9 @@ Once active, the orchestrator:
   idle workers, and `delete_expired` daily,
 * runs workflow passes (`debusine.orchestration.workflows`) in a thread of
   their own, whenever `notify_work_available` is called and at least every
-  tick.
+  tick, each followed by the wait-task step
+  (`debusine.orchestration.wait_tasks`: start wait tasks, complete due
+  delays).
 
 A standby on another machine needs the same bus key pair in its
 `debusine.data_dir` (workers know one server public key) and a
@@ -56,6 +58,7 @@ from debusine.bus.keys import ensure_server_keys, load_server_keys
 from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
 from debusine.config import as_bool
 from debusine.models import Worker, WorkRequest, WorkRequestStatus
+from debusine.orchestration.wait_tasks import run_wait_tasks
 from debusine.orchestration.workflows import WorkflowPassReport, run_workflow_pass
 
 log = logging.getLogger(__name__)
@@ -419,6 +422,13 @@ class Orchestrator:
         except Exception:
             log.exception("orchestrator: workflow pass failed")
             return None
+        try:
+            # Wait tasks the pass made pending start now; a completed one
+            # (a due delay) lets its workflow move on in another pass at once.
+            if run_wait_tasks(self.session_factory).changed:
+                self.wake_workflows()
+        except Exception:
+            log.exception("orchestrator: wait-task step failed")
         broker = self.broker
         if broker is not None:
             for work_request_id, worker_id in report.to_abort_on_workers:

@@ -39,6 +39,9 @@ class Setup:
     work_request_id: int = 0
     aborted_id: int = 0
     blocked_id: int = 0
+    # Running wait tasks: an externaldebsign created by the owner, a confirm.
+    debsign_id: int = 0
+    confirm_id: int = 0
 
 
 def grant(session: Session, workspace: models.Workspace, role: str) -> str:
@@ -110,6 +113,24 @@ def setup(webapp: TestApp, db_session: Session) -> Setup:
         status=models.WorkRequestStatus.BLOCKED,
         unblock_strategy=models.UnblockStrategy.MANUAL,
     )
+    factories.WorkflowTemplateFactory(workspace=lab, name="noop", task_name="noop")
+    owner_user = db_session.get(models.WorkRequest, created["id"]).created_by
+    debsign = factories.WorkRequestFactory(
+        workspace=lab,
+        task_type=models.TaskType.WAIT,
+        task_name="externaldebsign",
+        task_data={"unsigned": ids[1]},
+        status=models.WorkRequestStatus.RUNNING,
+        dynamic_task_data={"unsigned_id": ids[1]},
+        created_by=owner_user,
+    )
+    confirm = factories.WorkRequestFactory(
+        workspace=lab,
+        task_type=models.TaskType.WAIT,
+        task_name="confirm",
+        task_data={},
+        status=models.WorkRequestStatus.RUNNING,
+    )
     return Setup(
         tokens,
         ids[0],
@@ -118,6 +139,8 @@ def setup(webapp: TestApp, db_session: Session) -> Setup:
         work_request_id=created["id"],
         aborted_id=aborted.id,
         blocked_id=blocked.id,
+        debsign_id=debsign.id,
+        confirm_id=confirm.id,
     )
 
 
@@ -233,6 +256,37 @@ ACTIONS: dict[str, Action] = {
     "abort work request": lambda a, h, s: json_call(
         a, "POST", f"/api/1.0/work-request/{s.work_request_id}/abort/", h, {}
     ),
+    "create workflow template": lambda a, h, s: json_call(
+        a,
+        "POST",
+        "/api/1.0/workflow-template/",
+        h,
+        {"name": "more", "task_name": "noop", "task_data": {}, "workspace": "Lab"},
+    ),
+    "create workflow": lambda a, h, s: json_call(
+        a,
+        "POST",
+        "/api/1.0/workflow/",
+        h,
+        {"template_name": "noop", "task_data": {}, "workspace": "Lab"},
+    ),
+    "get external-debsign": lambda a, h, s: call(
+        a, "GET", f"/api/1.0/work-request/{s.debsign_id}/external-debsign/", h
+    ),
+    "post external-debsign": lambda a, h, s: json_call(
+        a,
+        "POST",
+        f"/api/1.0/work-request/{s.debsign_id}/external-debsign/",
+        h,
+        {"signed_artifact": s.artifact_id},
+    ),
+    "confirm work request": lambda a, h, s: json_call(
+        a,
+        "POST",
+        f"/api/1.0/work-request/{s.confirm_id}/confirm/",
+        h,
+        {"action": "accept", "comment": "looks good"},
+    ),
     "open metrics": lambda a, h, s: call(a, "GET", "/api/1.0/open-metrics/", h),
 }
 
@@ -264,6 +318,14 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "unblock work request": (404, 403, 403, 200, 404, 403),
     # The owner is both the creator and a workspace owner.
     "abort work request": (404, 403, 403, 200, 404, 403),
+    # Templates fix what contributors may start: owners only.
+    "create workflow template": (403, 403, 403, 201, 404, 403),
+    "create workflow": (403, 403, 201, 201, 404, 403),
+    "get external-debsign": (403, 200, 200, 200, 404, 200),
+    # Only the creator (the owner) may; its artifact is no debian:upload.
+    "post external-debsign": (403, 403, 403, 400, 404, 403),
+    # The contributor accepts it: the owner's answer then conflicts.
+    "confirm work request": (403, 403, 200, 409, 404, 403),
     # Public, as upstream: counts only, nothing private.
     "open metrics": (200, 200, 200, 200, 200, 200),
 }
@@ -311,6 +373,10 @@ def test_every_api_route_is_in_the_matrix(webapp: TestApp) -> None:
         "api.work_request.retry",
         "api.work_request.abort",
         "api.work_request.unblock",
+        "api.work_request.external_debsign",
+        "api.work_request.confirm",
+        "api.workflow_templates",
+        "api.workflows",
         "api.open_metrics",
     }
     mapper = webapp.app.registry.queryUtility(IRoutesMapper)

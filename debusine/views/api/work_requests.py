@@ -126,6 +126,10 @@ class WorkRequestResponseSchema(Schema):
     aborted_by = fields.Integer(allow_none=True, metadata={"description": "user id"})
     workflow_data = fields.Dict()
     event_reactions = fields.Dict()
+    output_data = fields.Dict(
+        allow_none=True,
+        metadata={"description": "what it produced: errors, a confirmation..."},
+    )
 
 
 # Serialisation -----------------------------------------------------------
@@ -174,6 +178,7 @@ def work_request_response(request: Request, work_request: WorkRequest) -> dict:
         "aborted_by": work_request.aborted_by_id,
         "workflow_data": work_request.workflow_data,
         "event_reactions": work_request.event_reactions,
+        "output_data": work_request.output_data,
     }
 
 
