@@ -70,7 +70,10 @@ def test_task_data_must_be_an_object() -> None:
 
 def test_task_names() -> None:
     assert "noop" in task_names()
-    assert task_names(TaskType.SERVER) == ["servernoop"]
+    server_tasks = task_names(TaskType.SERVER)
+    assert "servernoop" in server_tasks
+    assert server_tasks == sorted(server_tasks)
+    assert "noop" not in server_tasks  # a worker task, not a server one
 
 
 def test_worker_requirements_by_task_type() -> None:
