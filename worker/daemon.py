@@ -280,6 +280,14 @@ class WorkerDaemon:
             "api_url": body.get("api_url") or self.config.api_url,
             "token": self.config.token,
             "result_file": str(result_file),
+            # The child dies with this process (see worker.run_task); the
+            # kernel's signal comes when this thread ends, after the child.
+            "parent_pid": os.getpid(),
+            "cache": {
+                "directory": str(self.config.cache_directory.absolute()),
+                "max_environments": self.config.cache_max_environments,
+                "max_size": self.config.cache_max_size,
+            },
         }
         # What the server computed for the task, and where its outputs go.
         extra = body.get("extra") or {}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +14,10 @@ from typing import Any
 import pytest
 
 from debusine.bus.broker import Broker
-from tests.bus.conftest import RecordingHandlers, wait_for
+from tests.bus.conftest import TOKEN, RecordingHandlers, wait_for
+from tests.database import ROOT
 from tests.worker.conftest import alive, assignment
+from worker.config import WorkerConfig
 from worker.daemon import WorkerDaemon
 
 pytestmark = pytest.mark.timeout(60)
@@ -193,3 +198,99 @@ def test_shutdown_kills_the_task_and_reports_it(
     assert output_data["errors"][0]["code"] == "worker-shutdown"
     assert not daemon.connection.unacknowledged
     assert os.path.isdir(daemon.work_root)
+
+
+def test_tasks_use_the_configured_environment_cache(
+    broker: Broker,
+    handlers: RecordingHandlers,
+    server_keys: tuple[bytes, bytes],
+    tmp_path: Path,
+) -> None:
+    config = WorkerConfig(
+        path=tmp_path / "config.ini",
+        bus_endpoint=broker.endpoint,
+        api_url="http://127.0.0.1:6543/api",
+        token=TOKEN,
+        server_public_key=server_keys[0],
+        heartbeat_interval=0.1,
+        liveness=3,
+        work_directory=tmp_path / "work",
+        cache_directory=tmp_path / "environments",
+        cache_max_environments=3,
+        cache_max_size=5 * 1024**3,
+    )
+    daemon = WorkerDaemon(
+        config, {}, task_modules=["tests.worker.tasks.cachetask"], ack_timeout=1.0
+    ).start()
+    try:
+        handlers.assignments.append(assignment(31, task_name="testcache"))
+        result, _ = wait_for(lambda: finished(handlers, 31), timeout=20)
+    finally:
+        daemon.stop()
+    assert result == "success"
+    assert f"cache {tmp_path / 'environments'} 3 {5 * 1024**3}\n" in log_of(
+        handlers, 31
+    )
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+DAEMON_SCRIPT = """
+import sys
+from pathlib import Path
+from worker.config import load_config
+from worker.daemon import WorkerDaemon
+WorkerDaemon(
+    load_config(Path(sys.argv[1])), {}, task_modules=["tests.worker.sleeptask"]
+).run_forever()
+"""
+
+
+def test_a_killed_daemon_takes_its_task_with_it(
+    broker: Broker,
+    handlers: RecordingHandlers,
+    server_keys: tuple[bytes, bytes],
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.ini"
+    config.write_text(
+        "[General]\n"
+        f"bus-endpoint = {broker.endpoint}\n"
+        "api-url = http://127.0.0.1:6543/api\n"
+        f"token = {TOKEN}\n"
+        f"server-public-key = {server_keys[0].decode()}\n"
+        "heartbeat-interval = 0.1\n"
+        f"work-directory = {tmp_path / 'work'}\n"
+        f"cache-directory = {tmp_path / 'cache'}\n"
+    )
+    handlers.assignments.append(
+        assignment(32, task_name="testsleep", seconds=120, spawn=True)
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", DAEMON_SCRIPT, str(config)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: "sleeping" in log_of(handlers, 32), timeout=30)
+        (child,) = children_of(daemon.pid)
+        grandchild = int(log_of(handlers, 32).split("grandchild ")[1].split()[0])
+        assert alive(child)
+        assert alive(grandchild)
+        daemon.kill()
+        daemon.wait()
+        # The task's process group gets SIGTERM, then SIGKILL 2 s later.
+        wait_for(lambda: not alive(child) and not alive(grandchild), timeout=10)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert finished(handlers, 32) is None

@@ -29,6 +29,8 @@ from debusine.client.http import APIClient
 from debusine.client.progress import progress_bars
 from debusine.client.upload import Uploader, create_artifact
 from debusine.tasks import TaskType, get_task, get_task_class
+from worker.executors.environment_cache import DEFAULT_MAX_ENTRIES, EnvironmentCache
+from worker.executors.unshare import UnshareExecutor
 
 _REGISTRY: dict[str, type[WorkerTask]] = {}
 DEFAULT_SCOPE = "debusine"
@@ -64,6 +66,11 @@ class TaskContext:
     dynamic_data: Mapping[str, Any] = field(default_factory=dict)
     scope: str | None = None
     workspace: str | None = None
+    # The worker's cache of unpacked environments (its config file's
+    # cache-* settings; None: the executors' defaults).
+    cache_directory: Path | None = None
+    cache_max_environments: int | None = None
+    cache_max_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,18 @@ class WorkerTask:
     def executor_backend(cls) -> str | None:
         """The executor the task needs (None: the host, `null`)."""
         return get_task_class(TaskType.WORKER, cls.NAME).EXECUTOR_BACKEND
+
+    def unshare_executor(self) -> UnshareExecutor:
+        """An unshare executor using the worker's environment cache."""
+        context = self.context
+        if context.cache_directory is None:
+            return UnshareExecutor()
+        cache = EnvironmentCache(
+            context.cache_directory,
+            max_entries=context.cache_max_environments or DEFAULT_MAX_ENTRIES,
+            max_bytes=context.cache_max_size,
+        )
+        return UnshareExecutor(cache)
 
     def log(self, message: str) -> None:
         """A line of the task's log (streamed live to the server)."""
