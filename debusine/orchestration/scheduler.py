@@ -192,7 +192,8 @@ def _assign_statement(
         .where(wr.id == best.c.id)
         .where(slots.c.slot == best.c.slot)
         .values(values)
-        .returning(wr.worker_id, wr.id)
+        # Whole rows: `assign_next` loads its request from them.
+        .returning(*_work_request.c)
     )
 
 
@@ -252,10 +253,10 @@ def _lock_workers(
     return groups
 
 
-def _assign_group(
-    session: Session, offer: _Offer, worker_ids: list[int], start: bool
-) -> list[Assignment]:
-    """Pair the best requests for `offer` with `worker_ids`, in one UPDATE."""
+def _assign_query(
+    offer: _Offer, worker_ids: list[int], start: bool
+) -> tuple[Update, dict[str, Any]]:
+    """The UPDATE pairing the best requests for `offer` with `worker_ids`."""
     task_filter = (
         "allow" if offer.allowlist is not None else "deny" if offer.denylist else None
     )
@@ -273,10 +274,8 @@ def _assign_group(
         parameters["task_names"] = list(
             offer.allowlist if offer.allowlist is not None else offer.denylist
         )
-    rows = session.execute(
-        _assign_statement(len(offer.architectures), task_filter, start), parameters
-    )
-    return [Assignment(row.worker_id, row.id) for row in rows]
+    statement = _assign_statement(len(offer.architectures), task_filter, start)
+    return statement, parameters
 
 
 def assign_many(
@@ -293,7 +292,11 @@ def assign_many(
     session.flush()
     assignments: list[Assignment] = []
     for offer, ids in _lock_workers(session, worker_ids).items():
-        assignments.extend(_assign_group(session, offer, ids, start))
+        statement, parameters = _assign_query(offer, ids, start)
+        assignments.extend(
+            Assignment(row.worker_id, row.id)
+            for row in session.execute(statement, parameters)
+        )
     if assignments:
         # Loaded copies of those requests are stale now.
         for assignment in assignments:
@@ -308,9 +311,15 @@ def assign_many(
 def assign_next(session: Session, worker: Worker) -> WorkRequest | None:
     """Assign the best pending request this worker can run, or None.
 
-    `assign_many` for one worker, returning the request.
+    `assign_many` for one worker, loading the request from what the
+    assigning UPDATE returns (no third round trip).
     """
-    assignments = assign_many(session, [worker.id])
-    if not assignments:
-        return None
-    return session.get_one(WorkRequest, assignments[0].work_request_id)
+    session.flush()
+    for offer, ids in _lock_workers(session, [worker.id]).items():
+        statement, parameters = _assign_query(offer, ids, start=False)
+        return session.scalars(
+            select(WorkRequest).from_statement(statement),
+            parameters,
+            execution_options={"populate_existing": True},
+        ).one_or_none()
+    return None
