@@ -1,6 +1,13 @@
 """Worker-side task implementations (importing this registers them)."""
 
-from worker.tasks import noop  # noqa: F401  (registers the task)
+from worker.tasks import (  # noqa: F401  (importing registers the tasks)
+    blhc,
+    debdiff,
+    lintian,
+    mmdebstrap,
+    noop,
+    sbuild,
+)
 from worker.tasks.base import (
     InputArtifact,
     InputDownloadFailed,
