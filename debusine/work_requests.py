@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
+from debusine import event_reactions as reactions
 from debusine.errors import DomainError
 from debusine.models.auth import User
 from debusine.models.work_requests import (
@@ -95,14 +96,20 @@ def create_work_request(
     event_reactions: Mapping[str, Any] | None = None,
     unblock_strategy: UnblockStrategy = UnblockStrategy.DEPS,
     expiration_delay: dt.timedelta | None = None,
+    allowed_reaction_actions: Collection[str] | None = None,
 ) -> WorkRequest:
     """A new work request, validated by the task registry.
 
     Raises UnknownTaskError / TaskDataError (both DomainError) for a task
-    name or data the registry refuses. The request is pending, or blocked
-    when it waits for dependencies, a parent that is not running, or a
-    manual unblock.
+    name or data the registry refuses, EventReactionsError for bad
+    `event_reactions` (or actions outside `allowed_reaction_actions`). The
+    request is pending, or blocked when it waits for dependencies, a parent
+    that is not running, or a manual unblock. Its `on_creation` reactions
+    run before it returns.
     """
+    checked_reactions = reactions.validate_event_reactions(
+        event_reactions, allowed_actions=allowed_reaction_actions, session=session
+    )
     task = get_task(task_type, task_name, task_data)
     task.compute_dynamic_data()  # dry run: refuse what cannot be resolved
     needs = task.worker_requirements()
@@ -117,7 +124,10 @@ def create_work_request(
         priority_adjustment=priority_adjustment,
         parent=parent,
         workflow_data=dict(workflow_data or {}),
-        event_reactions=dict(event_reactions or {}),
+        event_reactions=reactions.merge_reactions(
+            reactions.default_reactions(session, workspace.id, task.TASK_TYPE),
+            checked_reactions,
+        ),
         unblock_strategy=unblock_strategy,
         expiration_delay=expiration_delay,
         required_worker_type=needs.worker_type.value if needs.worker_type else None,
@@ -134,6 +144,7 @@ def create_work_request(
     if can_be_automatically_unblocked(session, work_request):
         work_request.status = WorkRequestStatus.PENDING
         session.flush()
+    reactions.run_reactions(session, work_request, reactions.ON_CREATION)
     return work_request
 
 
@@ -206,6 +217,7 @@ def unblock(session: Session, work_request: WorkRequest) -> bool:
         return False
     work_request.status = WorkRequestStatus.PENDING
     session.flush()
+    reactions.run_reactions(session, work_request, reactions.ON_UNBLOCK)
     return True
 
 
@@ -273,8 +285,10 @@ def mark_completed(
     `output_data` is merged into what is there (`runtime_statistics`,
     `errors[{code, message}]`, `skip_reason`...); `runtime_statistics.duration`
     (seconds) is filled in from `started_at` when the worker did not send it.
-    Reverse dependencies are then unblocked, or aborted if this one failed
-    without `workflow_data.allow_failure`.
+    The `on_success` (or `on_failure`, for failure and error) reactions
+    run next: one that fails turns the result into `error`. Reverse
+    dependencies are then unblocked, or aborted if this one failed without
+    `workflow_data.allow_failure`.
     """
     result = _completion_result(result)
     if work_request.status in (WorkRequestStatus.COMPLETED, WorkRequestStatus.ABORTED):
@@ -287,8 +301,19 @@ def mark_completed(
     work_request.result = result
     work_request.completed_at = now
     session.flush()
+    event = _completion_event(result)
+    if event is not None:
+        reactions.run_reactions(session, work_request, event)
     _unblock_reverse_dependencies(session, work_request)
     return True
+
+
+def _completion_event(result: WorkRequestResult) -> str | None:
+    if result == WorkRequestResult.SUCCESS:
+        return reactions.ON_SUCCESS
+    if result in (WorkRequestResult.FAILURE, WorkRequestResult.ERROR):
+        return reactions.ON_FAILURE
+    return None  # skipped: no reactions
 
 
 def _completion_result(result: WorkRequestResult | str) -> WorkRequestResult:
@@ -372,6 +397,12 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
                 WorkRequest.started_at,
                 WorkRequest.parent_id,
                 has_dependents,
+                WorkRequest.event_reactions.has_key(reactions.ON_SUCCESS).label(
+                    reactions.ON_SUCCESS
+                ),
+                WorkRequest.event_reactions.has_key(reactions.ON_FAILURE).label(
+                    reactions.ON_FAILURE
+                ),
             )
             .where(WorkRequest.id.in_({c.work_request_id for c in completions}))
             .order_by(WorkRequest.id)
@@ -383,6 +414,8 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
     changes: dict[int, dict[str, Any]] = {}
     may_unblock: list[int] = []
     with_dependents: list[int] = []
+    # Only requests with reactions to their event need the ORM.
+    reacting: list[tuple[int, str]] = []
     for completion, result in zip(completions, results, strict=True):
         row = rows.get(completion.work_request_id)
         if row is None or row.worker_id != completion.worker_id:
@@ -402,7 +435,14 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
             ),
         }
         outcomes.append(CompletionOutcome.COMPLETED)
-        if row.has_dependents or row.parent_id is not None:
+        event = _completion_event(result)
+        if event is not None and getattr(row, event):
+            reacting.append((row.id, event))
+        if (
+            row.has_dependents
+            or row.parent_id is not None
+            or reacting[-1:] == [(row.id, event)]
+        ):
             may_unblock.append(row.id)
         if row.has_dependents:
             with_dependents.append(row.id)
@@ -412,6 +452,10 @@ def complete_many(session: Session, completions: Sequence[Completion]) -> Comple
             _complete_statement(),
             {"completed_at": now, "changes": list(changes.values())},
         )
+        for work_request_id, event in reacting:
+            reactions.run_reactions(
+                session, session.get_one(WorkRequest, work_request_id), event
+            )
         for work_request_id in with_dependents:
             _unblock_reverse_dependencies(
                 session, session.get_one(WorkRequest, work_request_id)

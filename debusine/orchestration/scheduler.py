@@ -64,6 +64,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from debusine.event_reactions import ON_ASSIGNMENT, run_reactions
 from debusine.models.auth import Token
 from debusine.models.work_requests import WorkRequest, WorkRequestStatus
 from debusine.models.workers import Worker, WorkerType
@@ -76,6 +77,8 @@ class Assignment:
 
     worker_id: int
     work_request_id: int
+    # It has `on_assignment` event reactions to run.
+    reacts: bool = False
 
 
 @dataclass(frozen=True)
@@ -288,13 +291,16 @@ def assign_many(
     running at once, with `started_at` set (as `mark_running` does), in
     the same update. The caller commits, then tells the workers. One round
     trip to lock the workers, one per group of workers that offer the same.
+    Requests with `on_assignment` reactions (seen in the rows the UPDATE
+    returns: the others cost nothing more) run them; one they complete
+    (skipped, or error) is not returned.
     """
     session.flush()
     assignments: list[Assignment] = []
     for offer, ids in _lock_workers(session, worker_ids).items():
         statement, parameters = _assign_query(offer, ids, start)
         assignments.extend(
-            Assignment(row.worker_id, row.id)
+            Assignment(row.worker_id, row.id, ON_ASSIGNMENT in row.event_reactions)
             for row in session.execute(statement, parameters)
         )
     if assignments:
@@ -305,7 +311,19 @@ def assign_many(
             )
             if loaded is not None:
                 session.expire(loaded)
-    return assignments
+    return [a for a in assignments if not a.reacts or _react(session, a)]
+
+
+def _react(session: Session, assignment: Assignment) -> bool:
+    """Run the `on_assignment` reactions; False if they finished the request."""
+    return _still_assigned(
+        session, session.get_one(WorkRequest, assignment.work_request_id)
+    )
+
+
+def _still_assigned(session: Session, work_request: WorkRequest) -> bool:
+    run_reactions(session, work_request, ON_ASSIGNMENT)
+    return work_request.status in (WorkRequestStatus.PENDING, WorkRequestStatus.RUNNING)
 
 
 def assign_next(session: Session, worker: Worker) -> WorkRequest | None:
@@ -317,9 +335,16 @@ def assign_next(session: Session, worker: Worker) -> WorkRequest | None:
     session.flush()
     for offer, ids in _lock_workers(session, [worker.id]).items():
         statement, parameters = _assign_query(offer, ids, start=False)
-        return session.scalars(
+        work_request = session.scalars(
             select(WorkRequest).from_statement(statement),
             parameters,
             execution_options={"populate_existing": True},
         ).one_or_none()
+        if (
+            work_request is not None
+            and ON_ASSIGNMENT in work_request.event_reactions
+            and not _still_assigned(session, work_request)
+        ):
+            return None
+        return work_request
     return None

@@ -20,6 +20,7 @@ from debusine.tasks import (  # noqa: F401
     sbuild,
     server,
     signing,
+    suite_tasks,
     wait,
 )
 from debusine.tasks.base import (
