@@ -97,7 +97,8 @@ def _use_local_files(local: Path, changes: Path) -> None:
 
 
 def _debsign(changes: Path, extra: list[str]) -> None:
-    command = ["debsign", "--re-sign", *extra, changes.name]
+    # The user's arguments first: debsign wants --no-conf first of all.
+    command = ["debsign", *extra, "--re-sign", changes.name]
     try:
         result = subprocess.run(  # noqa: S603 (the user's own arguments)
             command,
@@ -206,7 +207,8 @@ def add_commands(
     )
     sign.add_argument(
         "debsign_args",
-        nargs=argparse.REMAINDER,
+        # "*", not REMAINDER: options such as --local-file may follow the id.
+        nargs="*",
         metavar="-- DEBSIGN_ARGS",
         help="arguments for debsign, e.g. -kKEYID",
     )
