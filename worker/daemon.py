@@ -342,6 +342,12 @@ class WorkerDaemon:
             result = str(reported["result"])
             if result not in ("success", "failure", "error"):
                 raise ValueError(f"unknown result {result!r}")
+            added = reported.get("output_data") or {}
+            if not isinstance(added, dict):
+                raise ValueError("output_data is not an object")
+            output_data.update(
+                {k: v for k, v in added.items() if k != "runtime_statistics"}
+            )
             if reported.get("errors"):
                 output_data["errors"] = list(reported["errors"])
         except (OSError, ValueError, KeyError, TypeError):

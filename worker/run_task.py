@@ -11,7 +11,9 @@ ids...), `scope` and `workspace` (where the work request lives),
 daemon's pid). The task's log is what it writes to stdout and
 stderr; the result goes to `result_file` as JSON: `result` (`success`,
 `failure` or `error`) and, on an error, `errors: [{code, message}]`: a
-`TaskError`'s code (`input-download-failed`...), else `task-exception`.
+`TaskError`'s code (`input-download-failed`...), else `task-exception`;
+`output_data` is what the task adds to the work request's output data
+(a failure's `errors`...).
 The exit status is 0, 1 or 2 for those results, for the logs.
 
 The task dies with the daemon: were the daemon killed (even by SIGKILL),
@@ -100,7 +102,10 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             "result": "error",
             "errors": [{"code": error.code, "message": str(error)[:1000]}],
         }
-    return {"result": "success" if succeeded else "failure"}
+    outcome: dict[str, Any] = {"result": "success" if succeeded else "failure"}
+    if task.output_data:
+        outcome["output_data"] = dict(task.output_data)
+    return outcome
 
 
 def _cache_settings(cache: dict[str, Any]) -> dict[str, Any]:

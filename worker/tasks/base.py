@@ -111,6 +111,8 @@ class WorkerTask:
         self.data = self.validate(task_data)
         self.context = context
         self._api: APIClient | None = None
+        # Added to the work request's output data (`errors` of a failure...).
+        self.output_data: dict[str, Any] = {}
 
     @property
     def dynamic_data(self) -> Mapping[str, Any]:
