@@ -20,7 +20,6 @@ from typing import Any
 from marshmallow import fields, validate
 
 from debusine.artifacts.categories import ArtifactCategory
-from debusine.collections import ExpectType
 from debusine.tasks import TaskDataSchema, TaskType
 from debusine.tasks.fields import (
     LookupMultiple,
@@ -33,17 +32,11 @@ from debusine.workflows.base import LookupMultiple as LookupMultipleValue
 from debusine.workflows.base import Workflow, WorkflowValidationError
 from debusine.workflows.workflow_utils import (
     filter_artifact_lookup_by_arch,
+    get_binary_architectures,
     locate_debian_source_package_lookup,
-    lookup_result_architecture,
-    lookup_result_artifact_category,
 )
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$"
-_BINARY_CATEGORIES = (
-    ArtifactCategory.UPLOAD,
-    ArtifactCategory.BINARY_PACKAGE,
-    ArtifactCategory.BINARY_PACKAGES,
-)
 
 
 def _tags() -> fields.List:
@@ -82,24 +75,7 @@ class LintianWorkflow(Workflow):
 
     def binary_architectures(self) -> set[str]:
         """The architectures of the binaries (`all` included)."""
-        lookup = self.data["binary_artifacts"]
-        if not lookup:
-            return set()
-        try:
-            results = self.lookup_multiple(
-                lookup, expect_type=ExpectType.ARTIFACT_OR_PROMISE
-            )
-            categories = [lookup_result_artifact_category(r) for r in results]
-            architectures = {lookup_result_architecture(r) for r in results}
-        except (LookupError, ValueError) as exc:
-            raise WorkflowValidationError(f"binary_artifacts: {exc}") from exc
-        for category in categories:
-            if category not in _BINARY_CATEGORIES:
-                raise WorkflowValidationError(
-                    f"binary_artifacts: found a {category}; expected"
-                    f" {' or '.join(_BINARY_CATEGORIES)}"
-                )
-        return architectures - {"source"}
+        return get_binary_architectures(self, "binary_artifacts")
 
     def task_architectures(self) -> list[str]:
         """One task each: concrete architectures, else the `all` host."""

@@ -129,6 +129,40 @@ def get_architectures(workflow: Workflow, lookup: LookupMultiple) -> set[str]:
     }
 
 
+_BINARY_CATEGORIES = (
+    ArtifactCategory.UPLOAD,
+    ArtifactCategory.BINARY_PACKAGE,
+    ArtifactCategory.BINARY_PACKAGES,
+)
+
+
+def get_binary_architectures(workflow: Workflow, field: str) -> set[str]:
+    """The architectures (`all` included) of the binaries in `workflow.data[field]`.
+
+    Each result must be a binary package, binary packages or upload
+    artifact, or a promise of one; anything else, or a failed lookup, is a
+    WorkflowValidationError naming `field`.
+    """
+    lookup = workflow.data[field]
+    if not lookup:
+        return set()
+    try:
+        results = workflow.lookup_multiple(
+            lookup, expect_type=ExpectType.ARTIFACT_OR_PROMISE
+        )
+        categories = [lookup_result_artifact_category(r) for r in results]
+        architectures = {lookup_result_architecture(r) for r in results}
+    except (LookupError, ValueError) as exc:
+        raise WorkflowValidationError(f"{field}: {exc}") from exc
+    for category in categories:
+        if category not in _BINARY_CATEGORIES:
+            raise WorkflowValidationError(
+                f"{field}: found a {category}; expected"
+                f" {' or '.join(_BINARY_CATEGORIES)}"
+            )
+    return architectures - {"source"}
+
+
 def _single_lookup_for(result: LookupResult) -> str:
     if result.artifact is not None:
         return f"{result.artifact.id}@artifacts"
@@ -420,6 +454,7 @@ __all__ = [
     "follow_artifact_relation",
     "get_architectures",
     "get_available_architectures",
+    "get_binary_architectures",
     "get_source_package_names",
     "locate_debian_source_package",
     "locate_debian_source_package_lookup",
