@@ -12,6 +12,7 @@ from debusine.workflows import (  # noqa: F401  (registers them)
     noop,
     package_publish,
     package_upload,
+    piuparts,
     reverse_dependencies_autopkgtest,
     sbuild,
     update_environments,
