@@ -22,6 +22,7 @@ TOOL_PACKAGES = {
     "piuparts": "piuparts",
     "blhc": "blhc",
     "debdiff": "devscripts",
+    "mergechanges": "devscripts",
 }
 
 QUERY_FORMAT = "${Package}\\t${Version}\\t${db:Status-Status}\\n"
