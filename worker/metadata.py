@@ -1,8 +1,9 @@
 """What the worker tells the server about itself in READY (dynamic metadata).
 
 The scheduler matches tasks against these keys (`system:architectures`,
-`executor:<name>:available`, `<tool>:available`); static metadata set by an
-administrator on the server wins over them.
+`executor:<name>:available`, `<tool>:available`); `<tool>:tool_version`
+tells which version of each Debian tool the worker has. Static metadata
+set by an administrator on the server wins over them.
 """
 
 from __future__ import annotations
@@ -16,21 +17,11 @@ from typing import Any
 
 from worker.executors import available_executors
 from worker.tasks import worker_tasks
+from worker.tools.versions import tool_metadata
 
 log = logging.getLogger(__name__)
 
 ARCHITECTURE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
-
-# Tools whose presence the worker reports as `<tool>:available`.
-TOOLS = (
-    "sbuild",
-    "mmdebstrap",
-    "lintian",
-    "autopkgtest",
-    "piuparts",
-    "blhc",
-    "debdiff",
-)
 
 
 def _run(argv: list[str]) -> list[str] | None:
@@ -92,9 +83,9 @@ def collect_metadata() -> dict[str, Any]:
         metadata["system:total_physical_memory"] = memory
     for name in available_executors():
         metadata[f"executor:{name}:available"] = True
-    for tool in TOOLS:
-        if shutil.which(tool):
-            metadata[f"{tool}:available"] = True
+    # `<tool>:available` (what tasks' REQUIRED_TOOLS ask for) and
+    # `<tool>:tool_version` of each installed Debian tool.
+    metadata.update(tool_metadata())
     for name, task in sorted(worker_tasks().items()):
         metadata[f"{name}:version"] = task.version()
     return metadata

@@ -65,3 +65,28 @@ def test_unshare_is_not_announced_where_it_does_not_work(
         assert "executor:unshare:available" not in collect_metadata()
     finally:
         namespaces_work.cache_clear()
+
+
+@pytest.mark.skipif(
+    shutil.which("dpkg-query") is None
+    and os.environ.get("DEBUSINE_REQUIRE_E2E") != "1",
+    reason="needs dpkg-query",
+)
+def test_tools_are_reported_with_their_installed_version() -> None:
+    from debusine.tasks import TaskType, get_task_class
+
+    metadata = collect_metadata()
+    for tool, package in (("sbuild", "sbuild"), ("mmdebstrap", "mmdebstrap")):
+        installed = subprocess.run(
+            ["dpkg-query", "--show", "--showformat=${Version}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if installed.returncode != 0 or shutil.which(tool) is None:
+            assert f"{tool}:available" not in metadata
+            continue
+        assert metadata[f"{tool}:tool_version"] == installed.stdout
+        # The key a task's REQUIRED_TOOLS asks for is the one reported.
+        (required,) = get_task_class(TaskType.WORKER, tool).REQUIRED_TOOLS
+        assert metadata[required] is True
