@@ -24,7 +24,8 @@ Once active, the orchestrator:
   their own, whenever `notify_work_available` is called and at least every
   tick, each followed by the wait-task step
   (`debusine.orchestration.wait_tasks`: start wait tasks, complete due
-  delays).
+  delays) and the server-task step (`debusine.orchestration.server_tasks`,
+  each task in its own transaction).
 
 A standby on another machine needs the same bus key pair in its
 `debusine.data_dir` (workers know one server public key) and a
@@ -58,6 +59,10 @@ from debusine.bus.keys import ensure_server_keys, load_server_keys
 from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
 from debusine.config import as_bool
 from debusine.models import Worker, WorkRequest, WorkRequestStatus
+from debusine.orchestration.server_tasks import (
+    connect_server_worker,
+    run_pending_server_tasks,
+)
 from debusine.orchestration.wait_tasks import run_wait_tasks
 from debusine.orchestration.workflows import WorkflowPassReport, run_workflow_pass
 
@@ -305,6 +310,9 @@ class Orchestrator:
         ).start()
         self._activated_at = time.monotonic()
         log.info("orchestrator: bus broker on %s", self.broker.endpoint)
+        with self.session_factory.begin() as session:
+            # Server tasks a previous orchestrator left running run again.
+            connect_server_worker(session)
         self._start_scheduler()
         self._start_workflow_loop()
 
@@ -429,6 +437,11 @@ class Orchestrator:
                 self.wake_workflows()
         except Exception:
             log.exception("orchestrator: wait-task step failed")
+        try:
+            if run_pending_server_tasks(self.session_factory, self.settings):
+                self.wake_workflows()  # their completion may let workflows go on
+        except Exception:
+            log.exception("orchestrator: server-task step failed")
         broker = self.broker
         if broker is not None:
             for work_request_id, worker_id in report.to_abort_on_workers:

@@ -108,10 +108,15 @@ def _source_stanza(session: Session, item: CollectionItem) -> deb822.Sources:
     )
     stanza["Section"] = item.data.get("section", "misc")
     stanza["Priority"] = "source"
-    stanza["Checksums-Sha256"] = "".join(
-        f"\n {f.file.sha256.hex()} {f.file.size} {posixpath.basename(f.path)}"
+    # deb822 writes multivalued fields from lists of dicts.
+    stanza["Checksums-Sha256"] = [  # type: ignore[assignment]
+        {
+            "sha256": f.file.sha256.hex(),
+            "size": str(f.file.size),
+            "name": posixpath.basename(f.path),
+        }
         for f in _files(session, item.artifact.id)
-    )
+    ]
     return stanza
 
 
@@ -176,13 +181,15 @@ def _release(
     release["Date"] = format_datetime(when.astimezone(dt.UTC), usegmt=True)
     release["Architectures"] = " ".join(sorted(architectures))
     release["Components"] = " ".join(components)
-    release["SHA256"] = "".join(
-        f"\n {hashlib.sha256(content).hexdigest()} {len(content)} {path}"
+    release["SHA256"] = [  # type: ignore[assignment]
+        {
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "size": str(len(content)),
+            "name": path,
+        }
         for path, content in sorted(files.items())
-    )
-    out = io.StringIO()
-    out.write(str(release))
-    return out.getvalue().encode()
+    ]
+    return release.dump().encode()
 
 
 def generate_suite_indexes(

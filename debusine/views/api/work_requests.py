@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from debusine.errors import DomainError
+from debusine.event_reactions import USER_ACTIONS, EventReactionsError
 from debusine.models import Artifact, WorkRequest, Workspace
 from debusine.models.work_requests import UnblockStrategy, WorkRequestStatus
 from debusine.models.workspaces import WorkspaceRoles
@@ -252,6 +253,13 @@ def _domain_error(error: DomainError) -> APIError:
             str(error),
             validation_errors={"task_data": error.errors},
         )
+    if isinstance(error, EventReactionsError):
+        return APIError(
+            400,
+            "Invalid event reactions",
+            str(error),
+            validation_errors=error.errors,
+        )
     if isinstance(error, UnknownTaskError):
         return APIError(
             400,
@@ -309,6 +317,8 @@ def create(request: Request) -> dict[str, Any]:
             task_data=body["task_data"],
             created_by=request.actor.user,
             event_reactions=body["event_reactions"],
+            # Users may only ask for notifications; workflows record the rest.
+            allowed_reaction_actions=USER_ACTIONS,
         )
     except DomainError as error:
         raise _domain_error(error) from None
