@@ -4,6 +4,7 @@ from worker.tasks import (  # noqa: F401  (importing registers the tasks)
     blhc,
     debdiff,
     lintian,
+    makesourcepackageupload,
     mergeuploads,
     mmdebstrap,
     noop,

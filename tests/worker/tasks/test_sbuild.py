@@ -26,6 +26,10 @@ pytestmark = pytest.mark.timeout(1200)
 
 @pytest.fixture(scope="module")
 def environment_id(admin: APIClient, sbuild_ready: Path) -> int:
+    return upload_environment(admin, sbuild_ready)
+
+
+def upload_environment(admin: APIClient, tarball: Path) -> int:
     """The buildd tarball as a debian:system-tarball on the server."""
     name = "system.tar.zst"
     return upload(
@@ -44,7 +48,7 @@ def environment_id(admin: APIClient, sbuild_ready: Path) -> int:
                 "with_dev": True,
                 "with_init": False,
             },
-            {name: sbuild_ready},
+            {name: tarball},
         ),
     )
 
