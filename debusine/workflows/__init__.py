@@ -7,6 +7,7 @@ callback and synchronization-point tasks) in the task registry.
 from debusine.workflows import (  # noqa: F401  (registers them)
     autopkgtest,
     blhc,
+    debdiff,
     internal,
     lintian,
     make_signed_source,
