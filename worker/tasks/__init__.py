@@ -1,6 +1,7 @@
 """Worker-side task implementations (importing this registers them)."""
 
 from worker.tasks import (  # noqa: F401  (importing registers the tasks)
+    autopkgtest,
     blhc,
     debdiff,
     lintian,

@@ -223,3 +223,28 @@ def outputs(
 
 def relates_to(ids: Sequence[int]) -> list[tuple[str, int]]:
     return sorted(("relates-to", i) for i in ids)
+
+
+def upload_environment(
+    admin: APIClient, tarball: Path, codename: str = "bookworm"
+) -> int:
+    """A debian:system-tarball of `tarball` (as mmdebstrap's task makes them)."""
+    return upload(
+        admin,
+        LocalArtifact(
+            "debian:system-tarball",
+            {
+                "filename": tarball.name,
+                "vendor": "debian",
+                "codename": codename,
+                "components": ["main"],
+                "mirror": "http://deb.debian.org/debian",
+                "variant": "buildd",
+                "pkglist": {},
+                "architecture": "amd64",
+                "with_dev": True,
+                "with_init": False,
+            },
+            {tarball.name: tarball},
+        ),
+    )
