@@ -25,6 +25,7 @@ group: SIGTERM (so sbuild and the like clean up), then SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import json
@@ -46,7 +47,9 @@ ORPHAN_GRACE = 2.0
 
 def _stop_process_group(signum: int, frame: FrameType | None) -> None:
     """The daemon is gone: stop every process of the task, then this one."""
-    print("worker: the worker daemon died: stopping the task", flush=True)
+    # The log went to the daemon: the pipe is likely broken now.
+    with contextlib.suppress(OSError):
+        print("worker: the worker daemon died: stopping the task", flush=True)
     # Only a group of our own (the daemon starts us in a new session):
     # never the group of whoever started us by hand.
     if os.getpgid(0) != os.getpid():
