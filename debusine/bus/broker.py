@@ -200,7 +200,7 @@ class Broker:
         return self
 
     def notify_work_available(self) -> None:
-        """Offer work to every idle worker (asks `next_assignment`)."""
+        """Offer work to every idle worker (in the next `settle`)."""
         self._post("work", None)
 
     def abort(self, work_request_id: int, worker_id: int) -> None:

@@ -7,8 +7,8 @@ the commit. Every call is idempotent by work request id.
 Lifecycle on the bus:
 
 * `settle` is called once per broker cycle with the cycle's FINALs and its
-  idle workers, and does in **one** transaction what `finished` and
-  `next_assignment` (the same for one FINAL or one worker) do:
+  idle workers (`finished` is the same for one FINAL), in **one**
+  transaction:
 * a FINAL completes a request running on that worker
   (`work_requests.complete_many`). A FINAL for a request that is already
   finished (sent again after a lost FINAL-ACK, or for an aborted
@@ -281,10 +281,6 @@ class DatabaseBusHandlers:
             # Dependents or a workflow may have new work for any idle worker;
             # the workers that finished are offered theirs by the broker.
             self._work_available()
-
-    def next_assignment(self, worker: WorkerIdentity) -> dict[str, Any] | None:
-        """Assign, mark running and describe the worker's next request."""
-        return self.settle([], [worker]).assignments.get(worker.id)
 
     def _running_here(
         self, session: Session, worker: WorkerIdentity, work_request_id: int
