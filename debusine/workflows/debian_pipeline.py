@@ -39,7 +39,7 @@ from debusine.workflows.sub_workflows import (
 
 # Fields of this workflow handed to the qa sub-workflow as they are.
 QA_FIELDS = tuple(
-    name for name in QAChecksData._declared_fields if name != "task_configuration"
+    name for name in QAChecksData().fields if name != "task_configuration"
 )
 QA_FLAGS = (
     "enable_autopkgtest",
@@ -307,20 +307,19 @@ class DebianPipelineWorkflow(Workflow):
     ) -> None:
         data = self.data
         include_binaries = data["upload_include_binaries"]
-        main = ensure_sub_workflow(
-            self,
-            task_name="package_upload",
-            task_data=self._upload_task_data(
-                data["source_artifact"] if data["upload_include_source"] else None,
-                [internal(f"build-{arch}") for arch in built]
-                if include_binaries
-                else [],
-                "",
-            ),
-            workflow_data={"display_name": "upload", "step": "upload"},
-        )
-        if confirm is not None:
-            self._wait_for(confirm, main, "*")
+        source = data["source_artifact"] if data["upload_include_source"] else None
+        binaries = [internal(f"build-{arch}") for arch in built]
+        if source is not None or (include_binaries and binaries):
+            main = ensure_sub_workflow(
+                self,
+                task_name="package_upload",
+                task_data=self._upload_task_data(
+                    source, binaries if include_binaries else [], ""
+                ),
+                workflow_data={"display_name": "upload", "step": "upload"},
+            )
+            if confirm is not None:
+                self._wait_for(confirm, main, "*")
         for key, sbuild in sorted(signed.items()):
             prefix = f"signed-source-{key}|"
             # Which architectures the signed source builds is known once its
