@@ -9,6 +9,7 @@ from worker.tasks import (  # noqa: F401  (importing registers the tasks)
     mergeuploads,
     mmdebstrap,
     noop,
+    piuparts,
     sbuild,
 )
 from worker.tasks.base import (

@@ -13,6 +13,7 @@ not be read), `InvalidInput` (the inputs cannot be what the task needs).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -139,12 +140,17 @@ class ToolTask(WorkerTask):
         capture_stdout: bool = False,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        tee: Path | None = None,
     ) -> CommandRun:
         """Run `argv` on the host; its output goes to the log (and to the
-        log file), or its stdout is returned with `capture_stdout`."""
+        log file, and to `tee`), or its stdout is returned with
+        `capture_stdout`."""
         self.log(f"{self.TOOL}: running {subprocess.list2cmdline(list(argv))}")
         log_path = self.logs_directory / COMMAND_LOG
-        with log_path.open("a", encoding="utf-8") as log_file:
+        with (
+            log_path.open("a", encoding="utf-8") as log_file,
+            (tee or Path(os.devnull)).open("w", encoding="utf-8") as tee_file,
+        ):
             log_file.write(f"$ {subprocess.list2cmdline(list(argv))}\n")
             log_file.flush()
             try:
@@ -169,11 +175,13 @@ class ToolTask(WorkerTask):
             try:
                 if capture_stdout:
                     stdout, stderr = process.communicate()
-                    self._copy_lines(stderr.splitlines(keepends=True), log_file)
+                    self._copy_lines(
+                        stderr.splitlines(keepends=True), log_file, tee_file
+                    )
                 else:
                     stdout = ""
                     assert process.stdout is not None
-                    self._copy_lines(process.stdout, log_file)
+                    self._copy_lines(process.stdout, log_file, tee_file)
                     process.wait()
             finally:
                 timer.cancel()
@@ -186,10 +194,14 @@ class ToolTask(WorkerTask):
         self.log(f"{self.TOOL}: exit status {process.returncode}")
         return CommandRun(process.returncode, stdout)
 
-    def _copy_lines(self, lines: Iterable[str], log_file: IO[str]) -> None:
+    def _copy_lines(
+        self, lines: Iterable[str], log_file: IO[str], tee_file: IO[str] | None = None
+    ) -> None:
         for line in lines:
             log_file.write(line)
             log_file.flush()
+            if tee_file is not None:
+                tee_file.write(line)
             self.log(line.rstrip("\n"))
 
     def upload_logs(self) -> int | None:
