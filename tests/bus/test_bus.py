@@ -436,10 +436,15 @@ def test_a_result_that_was_not_stored_is_not_acknowledged(
     handlers.workers["second-token"] = WorkerIdentity(2, "worker2", "external")
     handlers.assignments.extend([noop_assignment(41), noop_assignment(42)])
     handlers.refused.add(41)
-    broker = make_broker(handlers=handlers)
-    first = make_worker(broker.endpoint)
-    second = make_worker(broker.endpoint, token="second-token")
-    wait_for(lambda: first.requests and second.requests)
+    # Slower heartbeats: a worker lost on a loaded machine would lose its
+    # REQUEST for good with these handlers, which do not retry.
+    interval = 4 * INTERVAL
+    broker = make_broker(handlers=handlers, heartbeat_interval=interval)
+    first = make_worker(broker.endpoint, heartbeat_interval=interval)
+    second = make_worker(
+        broker.endpoint, token="second-token", heartbeat_interval=interval
+    )
+    wait_for(lambda: first.requests and second.requests, timeout=15)
     by_id = {
         first.requests[0]["work_request_id"]: first,
         second.requests[0]["work_request_id"]: second,
@@ -449,11 +454,11 @@ def test_a_result_that_was_not_stored_is_not_acknowledged(
     by_id[42].connection.send_final(42, "success", {})
 
     # The stored one is acknowledged and its worker takes the next request.
-    wait_for(lambda: not by_id[42].connection.unacknowledged)
-    wait_for(lambda: len(by_id[42].requests) == 2)
+    wait_for(lambda: not by_id[42].connection.unacknowledged, timeout=15)
+    wait_for(lambda: len(by_id[42].requests) == 2, timeout=15)
     assert by_id[42].requests[1]["work_request_id"] == 43
     # The other is kept by its worker, to be sent again; no new work for it.
-    time.sleep(3 * INTERVAL)
+    time.sleep(2 * interval)
     assert set(by_id[41].connection.unacknowledged) == {41}
     assert len(by_id[41].requests) == 1
     assert handlers.completed == {42: "success"}
