@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from debusine.collections.base import active_items
@@ -45,7 +46,11 @@ from debusine.collections.task_configuration import (
 )
 from debusine.errors import DomainError
 from debusine.models import Collection, CollectionItem, CollectionItemType
-from debusine.models.work_requests import WorkRequest
+from debusine.models.work_requests import (
+    WorkRequest,
+    WorkRequestResult,
+    WorkRequestStatus,
+)
 from debusine.permissions import ANONYMOUS, Actor
 from debusine.tasks import BaseTask, TaskDataError, get_task_class
 from debusine.tasks.base import ResolvedLookup, TaskLookup
@@ -58,12 +63,16 @@ class DynamicDataError(DomainError):
     """The work request's task data cannot be configured or its lookups resolved."""
 
 
-def ensure_dynamic_data(session: Session, work_request: WorkRequest) -> None:
+def ensure_dynamic_data(
+    session: Session, work_request: WorkRequest, *, configurations_exist: bool = True
+) -> None:
     """Compute `configured_task_data` and `dynamic_task_data` once.
 
     Does nothing if `dynamic_task_data` is already set. Raises
     `DynamicDataError` (or another `DomainError` for an unknown task)
-    naming what failed; nothing is stored then.
+    naming what failed; nothing is stored then. `configurations_exist`
+    False (no task-configuration collection anywhere) skips looking for the
+    default one.
     """
     if work_request.dynamic_task_data is not None:
         return
@@ -74,7 +83,11 @@ def ensure_dynamic_data(session: Session, work_request: WorkRequest) -> None:
         Actor(user=work_request.created_by) if work_request.created_by else ANONYMOUS
     )
     resolver = _DatabaseResolver(session, work_request, actor)
-    configuration = _configuration_collection(session, work_request, task, actor)
+    configuration = (
+        _configuration_collection(session, work_request, task, actor)
+        if configurations_exist or task.task_data.get("task_configuration") is not None
+        else None
+    )
     configured = dict(work_request.task_data)
     if configuration is None:
         dynamic = task.compute_dynamic_data(resolver)
@@ -97,6 +110,63 @@ def ensure_dynamic_data(session: Session, work_request: WorkRequest) -> None:
     work_request.dynamic_task_data = dynamic
     work_request.version = task.TASK_VERSION
     session.flush()
+
+
+# Requests prepared per scheduling round: bounds the round's time when a
+# large workflow unblocks many at once (the rest wait for the next round).
+PREPARE_BATCH = 500
+DYNAMIC_DATA_FAILED = "dynamic-data-failed"
+
+
+def prepare_pending_work(session: Session, *, limit: int = PREPARE_BATCH) -> list[int]:
+    """Compute the dynamic data of pending requests that workers could take.
+
+    The scheduler only hands out requests whose dynamic data is computed
+    (they resolve their lookups when they become runnable, not when they
+    are created: a promise is only an artifact once its producer is done).
+    A request whose lookups fail is completed as `error` with code
+    `dynamic-data-failed` and a message naming the lookup; the ids of
+    those are returned. Rows other transactions hold are skipped.
+    """
+    # Imported here: the lifecycle module imports the task registry, which
+    # this module's importers may still be loading.
+    from debusine import work_requests
+
+    candidates = session.scalars(
+        select(WorkRequest)
+        .where(
+            WorkRequest.status == WorkRequestStatus.PENDING,
+            WorkRequest.worker_id.is_(None),
+            WorkRequest.required_worker_type.is_not(None),
+            WorkRequest.dynamic_task_data.is_(None),
+        )
+        .order_by(WorkRequest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not candidates:
+        return []
+    configurations_exist = bool(
+        session.scalar(
+            select(exists().where(Collection.category == CONFIGURATION_COLLECTION))
+        )
+    )
+    failed: list[int] = []
+    for work_request in candidates:
+        try:
+            ensure_dynamic_data(
+                session, work_request, configurations_exist=configurations_exist
+            )
+        except DomainError as error:
+            work_requests.mark_completed(
+                session,
+                work_request,
+                WorkRequestResult.ERROR,
+                {"errors": [{"code": DYNAMIC_DATA_FAILED, "message": str(error)}]},
+            )
+            failed.append(work_request.id)
+    session.flush()
+    return failed
 
 
 def _instantiate(

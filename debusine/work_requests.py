@@ -48,6 +48,7 @@ from debusine.models.work_requests import (
 from debusine.models.workers import Worker
 from debusine.models.workspaces import Workspace
 from debusine.tasks import get_task
+from debusine.work_request_data import ensure_dynamic_data
 
 MAX_AUTOMATIC_RETRIES = 3
 
@@ -144,6 +145,11 @@ def create_work_request(
     if can_be_automatically_unblocked(session, work_request):
         work_request.status = WorkRequestStatus.PENDING
         session.flush()
+        if needs.worker_type is not None and not task.LOOKUPS:
+            # Nothing to look up: prepared now (its task configuration
+            # applied), so the scheduler can hand it out at once. Requests
+            # with lookups are prepared when the scheduler runs.
+            ensure_dynamic_data(session, work_request)
     reactions.run_reactions(session, work_request, reactions.ON_CREATION)
     return work_request
 
@@ -675,7 +681,8 @@ def worker_lost(
 ) -> WorkerLostOutcome:
     """The worker died: retry what it was running, release what it had not started.
 
-    Each running request is aborted and retried automatically; one already
+    Each running request is aborted (its `output_data.errors` saying
+    `worker-lost`) and retried automatically; one already
     retried MAX_AUTOMATIC_RETRIES times is completed with result `error` and
     `output_data.errors=[{code: "worker-lost", message}]` instead. Calling it
     again for the same worker finds nothing to do.
@@ -700,6 +707,11 @@ def worker_lost(
             )
             outcome.failed.append(work_request.id)
             continue
+        # The retried request says why it stopped; its retry runs it again.
+        work_request.output_data = {
+            **(work_request.output_data or {}),
+            "errors": [{"code": "worker-lost", "message": message}],
+        }
         _mark_aborted(work_request, user=None)
         session.flush()
         new = retry(session, work_request, RetryReason.WORKER_LOST)

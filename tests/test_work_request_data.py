@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from debusine import models
 from debusine.collections import get_manager
 from debusine.collections.task_configuration import CONFIGURATION
 from debusine.errors import DomainError
+from debusine.orchestration.scheduler import assign_many
 from debusine.tasks import BaseTask, TaskDataSchema, TaskType
 from debusine.tasks.base import (
     Resolved,
@@ -27,7 +29,9 @@ from debusine.work_request_data import (
     DynamicDataError,
     ensure_dynamic_data,
     merge_task_configuration,
+    prepare_pending_work,
 )
+from debusine.work_requests import create_work_request
 from tests import factories
 from tests.collections.conftest import binary_package, collection, source_package
 from tests.test_permissions import member_with_role
@@ -451,3 +455,62 @@ def test_merge_rules() -> None:
 def test_merge_refuses_malformed_entries() -> None:
     with pytest.raises(DynamicDataError, match="lock_values must be a list"):
         merge_task_configuration({}, [{"lock_values": "a"}])
+
+
+def test_the_scheduler_hands_out_prepared_requests_only(
+    db_session: Session, world: World
+) -> None:
+    def create(source: str) -> models.WorkRequest:
+        return create_work_request(
+            db_session,
+            workspace=world.workspace,
+            task_type=TaskType.WORKER,
+            task_name="testdynamicbuild",
+            task_data={
+                "input": {"source_artifact": source},
+                "environment": "debian/match:codename=bookworm",
+            },
+            created_by=world.user,
+        )
+
+    good = create("trixie@debian:suite/source:hello")
+    bad = create("trixie@debian:suite/source:nothere")
+    dependent = create_work_request(
+        db_session,
+        workspace=world.workspace,
+        task_type=TaskType.WORKER,
+        task_name="noop",
+        task_data={},
+        created_by=world.user,
+        dependencies=[bad],
+    )
+    assert good.dynamic_task_data is None  # resolved when runnable, not before
+    workers = [
+        factories.WorkerFactory(
+            connected_at=dt.datetime.now(dt.UTC),
+            dynamic_metadata={
+                "system:architectures": ["amd64"],
+                "executor:unshare:available": True,
+            },
+        )
+        for _ in range(2)
+    ]
+
+    assignments = assign_many(db_session, [w.id for w in workers], start=True)
+
+    assert [a.work_request_id for a in assignments] == [good.id]
+    db_session.refresh(good)
+    assert good.dynamic_task_data is not None
+    assert good.dynamic_task_data["source_artifact_id"] == world.source.id
+    assert good.dynamic_task_data["environment_id"] == world.bookworm.id
+    db_session.refresh(bad)
+    assert bad.status == models.WorkRequestStatus.COMPLETED
+    assert bad.result == models.WorkRequestResult.ERROR
+    [error] = bad.output_data["errors"]
+    assert error["code"] == "dynamic-data-failed"
+    assert "nothere" in error["message"]
+    # Its dependent cannot run either.
+    db_session.refresh(dependent)
+    assert dependent.status == models.WorkRequestStatus.ABORTED
+    # Nothing left to prepare: a second round hands out nothing more.
+    assert prepare_pending_work(db_session) == []

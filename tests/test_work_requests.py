@@ -333,10 +333,14 @@ def test_worker_lost_retries_three_times_then_errors(
         assert old_id == wr.id
         db_session.refresh(wr)
         assert wr.status == ABORTED
+        [error] = wr.output_data["errors"]
+        assert error["code"] == "worker-lost"
+        assert worker.name in error["message"]
         assert worker_lost(db_session, worker).retried == []  # idempotent
         wr = db_session.get_one(WorkRequest, new_id)
         assert wr.workflow_data["retry_count"] == attempt + 1
         assert wr.status == PENDING
+        assert "errors" not in (wr.output_data or {})  # the retry starts clean
         db_session.refresh(dependent)
         assert dependent.dependencies == [wr]
         assert dependent.status == BLOCKED

@@ -117,6 +117,18 @@ class WorkRequest(Base):
             postgresql_where=text(
                 "status = 'pending' AND worker_id IS NULL"
                 " AND required_worker_type IS NOT NULL"
+                " AND dynamic_task_data IS NOT NULL"
+            ),
+        ),
+        # What the scheduler prepares first: runnable requests whose dynamic
+        # task data is not computed yet.
+        Index(
+            "ix_work_request_unprepared",
+            "id",
+            postgresql_where=text(
+                "status = 'pending' AND worker_id IS NULL"
+                " AND required_worker_type IS NOT NULL"
+                " AND dynamic_task_data IS NULL"
             ),
         ),
         CheckConstraint(

@@ -27,6 +27,12 @@ the same for one worker):
    assignment meanwhile skips them, which can only delay them by one pass,
    never assign them twice.
 
+Only prepared requests are in that index: those whose dynamic task data
+(configuration applied, lookups resolved) is computed. Each call first
+prepares a batch of the pending ones that lack it
+(`debusine.work_request_data.prepare_pending_work`, its own partial index);
+a request whose lookups fail is completed as an error there.
+
 The worker's capabilities (`required_capabilities <@ :caps`) and its
 `tasks_allowlist` / `tasks_denylist` are filters applied during the scan of a
 bucket: a long run of same-architecture work the worker cannot do (a tool
@@ -55,7 +61,6 @@ from sqlalchemy import (
     Update,
     bindparam,
     func,
-    literal_column,
     select,
     union_all,
     update,
@@ -69,6 +74,7 @@ from debusine.models.auth import Token
 from debusine.models.work_requests import WorkRequest, WorkRequestStatus
 from debusine.models.workers import Worker, WorkerType
 from debusine.tasks import worker_architectures, worker_capabilities
+from debusine.work_request_data import prepare_pending_work
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ def _bucket(index: int, architecture: bool, task_filter: str | None) -> Select[A
         )
         .where(wr.status == WorkRequestStatus.PENDING.value)
         .where(wr.worker_id.is_(None))
+        # Prepared (`prepare_pending_work`): its lookups are resolved.
+        .where(wr.dynamic_task_data.is_not(None))
         .where(wr.required_worker_type == bindparam("worker_type"))
         .where(
             wr.required_architecture == bindparam(f"architecture_{index}")
@@ -182,9 +190,6 @@ def _assign_statement(
     values: dict[str, Any] = {
         "worker_id": slots.c.worker_id,
         "configured_task_data": func.coalesce(wr.configured_task_data, wr.task_data),
-        "dynamic_task_data": func.coalesce(
-            wr.dynamic_task_data, literal_column("'{}'::jsonb")
-        ),
     }
     if start:
         # What `mark_running` does, in the same row update.
@@ -296,6 +301,7 @@ def assign_many(
     (skipped, or error) is not returned.
     """
     session.flush()
+    prepare_pending_work(session)
     assignments: list[Assignment] = []
     for offer, ids in _lock_workers(session, worker_ids).items():
         statement, parameters = _assign_query(offer, ids, start)
@@ -333,6 +339,7 @@ def assign_next(session: Session, worker: Worker) -> WorkRequest | None:
     assigning UPDATE returns (no third round trip).
     """
     session.flush()
+    prepare_pending_work(session)
     for offer, ids in _lock_workers(session, [worker.id]).items():
         statement, parameters = _assign_query(offer, ids, start=False)
         work_request = session.scalars(

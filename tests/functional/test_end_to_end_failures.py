@@ -89,12 +89,6 @@ def test_worker_killed_mid_task_is_retried_on_another_worker(system: System) -> 
     assert [row["supersedes_id"] for row in system.work_requests()] == [None, original]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="work_requests.worker_lost() marks a retried request aborted with no"
-    " output_data: only one failed after MAX_AUTOMATIC_RETRIES records the"
-    " worker-lost error code",
-)
 def test_request_of_a_lost_worker_records_worker_lost(system: System) -> None:
     worker = system.start_worker("kl-1")
     original = system.create_noop(sleep=30)

@@ -29,6 +29,7 @@ from debusine.orchestration.server_tasks import (
 from debusine.storage import local_store
 from debusine.work_requests import create_work_request
 from tests import factories
+from tests.test_permissions import member_with_role
 
 
 @pytest.fixture
@@ -47,7 +48,11 @@ def settings(tmp_path: Path) -> dict[str, Any]:
 
 
 def server_task(
-    session: Session, workspace: models.Workspace, name: str, data: dict[str, Any]
+    session: Session,
+    workspace: models.Workspace,
+    name: str,
+    data: dict[str, Any],
+    created_by: models.User | None = None,
 ) -> WorkRequest:
     return create_work_request(
         session,
@@ -55,7 +60,7 @@ def server_task(
         task_type=TaskType.SERVER,
         task_name=name,
         task_data=data,
-        created_by=None,
+        created_by=created_by,
     )
 
 
@@ -335,6 +340,10 @@ def test_updatesuitelintiancollection(
             "derived_collection": f"{derived.id}@collections",
             "child_task_data": {"fail_on_severity": "none"},
         },
+        # The lintian requests it makes resolve their inputs as this user.
+        created_by=member_with_role(
+            db_session, workspace, models.WorkspaceRoles.CONTRIBUTOR
+        ),
     )
 
     run(db_session, session_factory, settings)
