@@ -1,9 +1,11 @@
 """Worker-side task implementations (importing this registers them)."""
 
 from worker.tasks import (  # noqa: F401  (importing registers the tasks)
+    assemblesignedsource,
     autopkgtest,
     blhc,
     debdiff,
+    extractforsigning,
     lintian,
     makesourcepackageupload,
     mergeuploads,
