@@ -61,6 +61,8 @@ class _Task:
     # Why it is being killed: "abort" or "shutdown" (None: it is not).
     killed_for: str | None = None
     exited: threading.Event = field(default_factory=threading.Event)
+    # The FINAL (result, output data), sent once the worker is free again.
+    final: tuple[str, dict[str, Any]] | None = None
 
 
 class WorkerDaemon:
@@ -185,11 +187,18 @@ class WorkerDaemon:
                     "worker-error",
                     f"the worker could not run the task: {error}",
                     started=time.monotonic(),
+                    task=task,
                 )
         finally:
+            # Free before the FINAL: the broker hands out the next request
+            # as soon as it has this one's result.
             with self._lock:
                 self._task = None
-                self.idle.set()
+            if task.final is not None:
+                self.connection.send_final(work_request_id, *task.final)
+            with self._lock:
+                if self._task is None:
+                    self.idle.set()
 
     def on_abort(self, work_request_id: int) -> None:
         with self._lock:
@@ -203,19 +212,26 @@ class WorkerDaemon:
     # -- running a task -------------------------------------------------------
 
     def _final_error(
-        self, work_request_id: int, code: str, message: str, *, started: float
+        self,
+        work_request_id: int,
+        code: str,
+        message: str,
+        *,
+        started: float,
+        task: _Task | None = None,
     ) -> None:
+        """Report an error: at once for a refusal, else when `task` is done."""
         log.warning(
             "worker: work request %d: error %s: %s", work_request_id, code, message
         )
-        self.connection.send_final(
-            work_request_id,
-            "error",
-            {
-                "runtime_statistics": self._statistics(started, 0.0),
-                "errors": [{"code": code, "message": message}],
-            },
-        )
+        output_data = {
+            "runtime_statistics": self._statistics(started, 0.0),
+            "errors": [{"code": code, "message": message}],
+        }
+        if task is None:
+            self.connection.send_final(work_request_id, "error", output_data)
+        else:
+            task.final = ("error", output_data)
 
     @staticmethod
     def _statistics(started: float, cpu_time: float) -> dict[str, Any]:
@@ -240,17 +256,29 @@ class WorkerDaemon:
             executor = get_executor(task_class.executor_backend())
         except (UnsupportedTaskError, UnknownTaskError) as error:
             self._final_error(
-                work_request_id, "unsupported-task", str(error), started=started
+                work_request_id,
+                "unsupported-task",
+                str(error),
+                started=started,
+                task=task,
             )
             return
         except TaskDataError as error:
             self._final_error(
-                work_request_id, "invalid-task-data", str(error), started=started
+                work_request_id,
+                "invalid-task-data",
+                str(error),
+                started=started,
+                task=task,
             )
             return
         except ExecutorUnavailable as error:
             self._final_error(
-                work_request_id, "executor-unavailable", str(error), started=started
+                work_request_id,
+                "executor-unavailable",
+                str(error),
+                started=started,
+                task=task,
             )
             return
 
@@ -361,7 +389,7 @@ class WorkerDaemon:
                 }
             ]
         log.info("worker: work request %d: %s", work_request_id, result)
-        self.connection.send_final(work_request_id, result, output_data)
+        task.final = (result, output_data)
         return None
 
     def _after_kill(self, task: _Task, started: float, cpu_time: float) -> None:
@@ -369,8 +397,7 @@ class WorkerDaemon:
             # The server aborted it: it wants nothing more about it.
             log.info("worker: work request %d aborted", task.work_request_id)
             return
-        self.connection.send_final(
-            task.work_request_id,
+        task.final = (
             "error",
             {
                 "runtime_statistics": self._statistics(started, cpu_time),

@@ -181,6 +181,20 @@ def test_a_request_while_busy_is_refused(
     assert finished(handlers, 11) is None
 
 
+def test_the_next_request_right_after_a_result_is_taken(
+    make_daemon: MakeDaemon, handlers: RecordingHandlers
+) -> None:
+    """The broker hands out the next request as soon as a FINAL arrives."""
+    for work_request_id in (14, 15, 16):
+        handlers.assignments.append(assignment(work_request_id))
+    make_daemon()
+    for work_request_id in (14, 15, 16):
+        result, output_data = wait_for(
+            lambda wr=work_request_id: finished(handlers, wr), timeout=20
+        )
+        assert (result, output_data.get("errors")) == ("success", None)
+
+
 def test_shutdown_kills_the_task_and_reports_it(
     make_daemon: MakeDaemon, handlers: RecordingHandlers
 ) -> None:
