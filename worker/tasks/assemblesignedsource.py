@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from debian.changelog import Changelog, ChangelogParseError
+
 from debusine.artifacts.categories import ArtifactCategory
 from debusine.artifacts.local import (
     InvalidLocalArtifact,
@@ -28,7 +30,11 @@ from debusine.artifacts.local import (
 from debusine.client.errors import ClientError
 from worker.tasks.base import InputArtifact, InputDownloadFailed
 from worker.tasks.environment_task import EnvironmentTask
-from worker.tasks.signing_template import SigningTemplate, load_template
+from worker.tasks.signing_template import (
+    SigningTemplate,
+    contained_file,
+    load_template,
+)
 from worker.tasks.tool_task import (
     InvalidInput,
     ToolFailed,
@@ -51,9 +57,11 @@ class AssembleSignedSourceTask(EnvironmentTask):
                 f"signing template {template.name} (artifact {template.artifact_id}) "
                 "has no source-template/debian directory"
             )
-        tree = work / "signed-source" / "tree"
         # Links stay links: the template's content is never followed on the host.
-        shutil.copytree(template.source_template, tree, symlinks=True)
+        copied = work / "signed-source" / "template"
+        shutil.copytree(template.source_template, copied, symlinks=True)
+        # dpkg-source names the tarball's directory after the tree's.
+        tree = copied.rename(copied.with_name(_tree_name(template, copied)))
         for name, local in sorted(signatures.items()):
             target = _inside(tree, f"debian/signatures/{name}.sig")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -186,3 +194,17 @@ def _inside(tree: Path, relative: str) -> Path:
     if target.is_symlink():
         target.unlink()
     return target
+
+
+def _tree_name(template: SigningTemplate, tree: Path) -> str:
+    """`SOURCE-UPSTREAMVERSION` from the source template's changelog."""
+    what = f"signing template {template.name}'s source-template"
+    changelog = contained_file(tree, "debian/changelog", what)
+    try:
+        parsed = Changelog(changelog.read_text(encoding="utf-8"), max_blocks=1)
+        name, version = parsed.package, parsed.version
+    except (ChangelogParseError, ValueError) as error:
+        raise InvalidInput(f"{what}: debian/changelog is invalid: {error}") from None
+    if not name or version is None or "/" in name:
+        raise InvalidInput(f"{what}: debian/changelog names no source and version")
+    return f"{name}-{version.upstream_version}"
