@@ -237,7 +237,11 @@ class Workflow(BaseTask, abc.ABC):
             messages = exc.messages
             if not isinstance(messages, dict):
                 messages = {"_schema": messages}
-            raise TaskDataError(cls.TASK_NAME, messages) from exc
+            # Cross-field checks see the fields left for run time as unset:
+            # only what is wrong with the template's own fields counts.
+            messages = {k: v for k, v in messages.items() if k in data}
+            if messages:
+                raise TaskDataError(cls.TASK_NAME, messages) from exc
 
     def validate_input(self) -> None:
         """Thorough validation of input data, run once when the workflow is created.

@@ -26,6 +26,7 @@ from debusine.workflows import (
     orchestrate_workflow,
 )
 from debusine.workflows.noop import NoopWorkflow
+from debusine.workflows.package_publish import PackagePublishWorkflow
 from tests import factories
 from tests.workflows.conftest import MakeWorkflow
 
@@ -94,6 +95,18 @@ def test_validate_template_data_allows_missing_fields_names_wrong_ones() -> None
     with pytest.raises(TaskDataError) as excinfo:
         PromiseWorkflow.validate_template_data({"label": 3, "bogus": 1})
     assert set(excinfo.value.errors) == {"label", "bogus"}
+
+
+def test_template_data_leaves_cross_field_checks_to_run_time() -> None:
+    # package_publish wants a source or binaries: the run provides them.
+    PackagePublishWorkflow.validate_template_data(
+        {"target_suite": "bookworm@debian:suite"}
+    )
+    with pytest.raises(TaskDataError) as excinfo:
+        PackagePublishWorkflow.validate_template_data(
+            {"target_suite": "bookworm@debian:suite", "replace": "often", "bogus": 1}
+        )
+    assert set(excinfo.value.errors) == {"replace", "bogus"}
 
 
 def test_a_workflow_built_on_task_data_cannot_orchestrate() -> None:
