@@ -177,6 +177,20 @@ def _copy_name(
     return None
 
 
+def _ids_as_artifacts(lookup: Any) -> Any:
+    """Bare integers among the items to copy are artifact ids (as workflows
+    pass a `source_artifact` given by id); lookups of any type cannot take them.
+    """
+    if isinstance(lookup, list):
+        return [
+            f"{part}@artifacts"
+            if isinstance(part, int) and not isinstance(part, bool)
+            else part
+            for part in lookup
+        ]
+    return lookup
+
+
 def run_copycollectionitems(context: ServerTaskContext) -> Outcome:
     """Copy each lookup's items into the target collection, all or nothing."""
     session = context.session
@@ -186,7 +200,7 @@ def run_copycollectionitems(context: ServerTaskContext) -> Outcome:
         manager = get_manager(session, target)
         results = lookup_multiple(
             session,
-            copy["source_items"],
+            _ids_as_artifacts(copy["source_items"]),
             workspace=context.work_request.workspace,
             actor=context.actor,
             workflow_root=context.root,

@@ -274,6 +274,44 @@ def test_copycollectionitems_copies_into_another_workspace(
     )
 
 
+def test_copycollectionitems_takes_artifact_ids(
+    db_session: Session,
+    session_factory: sessionmaker[Session],
+    settings: dict[str, Any],
+    workspace: models.Workspace,
+) -> None:
+    """package_publish passes a source_artifact given by id as it is."""
+    source = source_artifact(workspace, "hello", "2.0")
+    target = factories.CollectionFactory(
+        workspace=workspace,
+        name="sid",
+        category="debian:suite",
+        data={"components": ["main"], "architectures": ["amd64"]},
+    )
+    db_session.flush()
+    task = server_task(
+        db_session,
+        workspace,
+        "copycollectionitems",
+        {
+            "copies": [
+                {
+                    "source_items": [source.id],
+                    "target_collection": f"{target.id}@collections",
+                    "variables": {"component": "main", "section": "devel"},
+                }
+            ]
+        },
+    )
+
+    run(db_session, session_factory, settings)
+
+    assert task.result == WorkRequestResult.SUCCESS, task.output_data
+    (item,) = active(db_session, target).values()
+    assert item.name == "hello_2.0"
+    assert item.artifact_id == source.id
+
+
 def test_copycollectionitems_is_all_or_nothing(
     db_session: Session,
     session_factory: sessionmaker[Session],
