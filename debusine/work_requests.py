@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    Select,
     String,
     Table,
     Update,
@@ -114,42 +115,55 @@ def create_work_request(
     task = get_task(task_type, task_name, task_data)
     task.compute_dynamic_data()  # dry run: refuse what cannot be resolved
     needs = task.worker_requirements()
-    work_request = WorkRequest(
-        workspace=workspace,
-        task_type=task.TASK_TYPE,
-        task_name=task.TASK_NAME,
-        task_data=dict(task_data),
-        version=task.TASK_VERSION,
-        created_by=created_by,
-        priority_base=priority_base,
-        priority_adjustment=priority_adjustment,
-        parent=parent,
-        workflow_data=dict(workflow_data or {}),
-        event_reactions=reactions.merge_reactions(
-            reactions.default_reactions(session, workspace.id, task.TASK_TYPE),
-            checked_reactions,
-        ),
-        unblock_strategy=unblock_strategy,
-        expiration_delay=expiration_delay,
-        required_worker_type=needs.worker_type.value if needs.worker_type else None,
-        required_architecture=needs.architecture,
-        required_capabilities=sorted(needs.capabilities),
-        status=WorkRequestStatus.BLOCKED,
-    )
+    dependencies = list(dependencies)
+    # Built without autoflush and inserted once, already in the status it
+    # may have: an INSERT then an UPDATE per request cost a round trip each.
+    with session.no_autoflush:
+        work_request = WorkRequest(
+            workspace=workspace,
+            task_type=task.TASK_TYPE,
+            task_name=task.TASK_NAME,
+            task_data=dict(task_data),
+            version=task.TASK_VERSION,
+            created_by=created_by,
+            priority_base=priority_base,
+            priority_adjustment=priority_adjustment,
+            parent=parent,
+            workflow_data=dict(workflow_data or {}),
+            event_reactions=reactions.merge_reactions(
+                reactions.default_reactions(session, workspace.id, task.TASK_TYPE),
+                checked_reactions,
+            ),
+            unblock_strategy=unblock_strategy,
+            expiration_delay=expiration_delay,
+            required_worker_type=needs.worker_type.value if needs.worker_type else None,
+            required_architecture=needs.architecture,
+            required_capabilities=sorted(needs.capabilities),
+            dependencies=[],
+            status=WorkRequestStatus.BLOCKED,
+        )
+        for dependency in dependencies:
+            _check_same_root(work_request, dependency)
+            work_request.dependencies.append(dependency)
+        # A new request's dependencies are all in memory: no query needed.
+        if _may_unblock(
+            work_request,
+            has_unfinished=any(
+                d.status != WorkRequestStatus.COMPLETED for d in dependencies
+            ),
+        ):
+            work_request.status = WorkRequestStatus.PENDING
     session.add(work_request)
     session.flush()
-    for dependency in dependencies:
-        _check_same_root(work_request, dependency)
-        work_request.dependencies.append(dependency)
-    session.flush()
-    if can_be_automatically_unblocked(session, work_request):
-        work_request.status = WorkRequestStatus.PENDING
-        session.flush()
-        if needs.worker_type is not None and not task.LOOKUPS:
-            # Nothing to look up: prepared now (its task configuration
-            # applied), so the scheduler can hand it out at once. Requests
-            # with lookups are prepared when the scheduler runs.
-            ensure_dynamic_data(session, work_request)
+    if (
+        work_request.status == WorkRequestStatus.PENDING
+        and needs.worker_type is not None
+        and not task.LOOKUPS
+    ):
+        # Nothing to look up: prepared now (its task configuration
+        # applied), so the scheduler can hand it out at once. Requests
+        # with lookups are prepared when the scheduler runs.
+        ensure_dynamic_data(session, work_request)
     reactions.run_reactions(session, work_request, reactions.ON_CREATION)
     return work_request
 
@@ -194,23 +208,54 @@ def add_dependency(
     session.flush()
 
 
+def _may_unblock(work_request: WorkRequest, *, has_unfinished: bool) -> bool:
+    """`deps` strategy, no unfinished dependency, and no parent or a running one."""
+    if work_request.unblock_strategy != UnblockStrategy.DEPS or has_unfinished:
+        return False
+    parent = work_request.parent
+    return parent is None or parent.status == WorkRequestStatus.RUNNING
+
+
+@functools.cache
+def _has_unfinished_statement() -> Select[tuple[bool]]:
+    """Whether `:work_request_id` has an unfinished dependency.
+
+    Built once: SQLAlchemy re-adapts an aliased entity's columns on every build.
+    """
+    dependency = aliased(WorkRequest)
+    return select(
+        exists()
+        .where(
+            work_request_dependency.c.work_request_id == bindparam("work_request_id")
+        )
+        .where(work_request_dependency.c.dependency_id == dependency.id)
+        .where(dependency.status != WorkRequestStatus.COMPLETED)
+    )
+
+
+@functools.cache
+def _waiting_statement() -> Select[tuple[int]]:
+    """Which of `:ids` have an unfinished dependency: one query for many."""
+    dependency = aliased(WorkRequest)
+    return (
+        select(work_request_dependency.c.work_request_id)
+        .join(dependency, work_request_dependency.c.dependency_id == dependency.id)
+        .where(
+            work_request_dependency.c.work_request_id.in_(
+                bindparam("ids", expanding=True)
+            ),
+            dependency.status != WorkRequestStatus.COMPLETED,
+        )
+        .distinct()
+    )
+
+
 def can_be_automatically_unblocked(session: Session, work_request: WorkRequest) -> bool:
     """`deps` strategy: every dependency completed, and no parent or a running one."""
-    if work_request.unblock_strategy != UnblockStrategy.DEPS:
+    if not _may_unblock(work_request, has_unfinished=False):
         return False
-    if (
-        work_request.parent is not None
-        and work_request.parent.status != WorkRequestStatus.RUNNING
-    ):
-        return False
-    dependency = aliased(WorkRequest)
     unfinished = session.scalar(
-        select(
-            exists()
-            .where(work_request_dependency.c.work_request_id == work_request.id)
-            .where(work_request_dependency.c.dependency_id == dependency.id)
-            .where(dependency.status != WorkRequestStatus.COMPLETED)
-        )
+        _has_unfinished_statement(), {"work_request_id": work_request.id}
     )
     return not unfinished
 
@@ -228,12 +273,30 @@ def unblock(session: Session, work_request: WorkRequest) -> bool:
 
 
 def unblock_children(session: Session, parent: WorkRequest) -> list[int]:
-    """After a workflow starts running: unblock the children that may run."""
-    unblocked = []
-    for child in parent.children:
-        if unblock(session, child):
-            unblocked.append(child.id)
-    return unblocked
+    """After a workflow starts running: unblock the children that may run.
+
+    Same as `unblock` on each child, with one query for all their
+    dependencies and one flush for all their status changes.
+    """
+    blocked = [
+        child
+        for child in parent.children
+        if child.status == WorkRequestStatus.BLOCKED
+        and _may_unblock(child, has_unfinished=False)
+    ]
+    if not blocked:
+        return []
+    session.flush()
+    waiting = set(
+        session.scalars(_waiting_statement(), {"ids": [c.id for c in blocked]})
+    )
+    unblocked = [child for child in blocked if child.id not in waiting]
+    for child in unblocked:
+        child.status = WorkRequestStatus.PENDING
+    session.flush()
+    for child in unblocked:
+        reactions.run_reactions(session, child, reactions.ON_UNBLOCK)
+    return [child.id for child in unblocked]
 
 
 def _unblock_reverse_dependencies(session: Session, work_request: WorkRequest) -> None:

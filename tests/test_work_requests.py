@@ -136,6 +136,24 @@ def test_parent_not_running_keeps_children_blocked(
     assert child.status == PENDING
 
 
+def test_unblock_children_only_those_that_may_run(
+    db_session: Session, workspace: Any
+) -> None:
+    parent = workflow(db_session, workspace)
+    parent.status = PENDING
+    free = make(db_session, workspace, parent=parent)
+    waiting = make(db_session, workspace, parent=parent, dependencies=[free])
+    manual = make(
+        db_session, workspace, parent=parent, unblock_strategy=UnblockStrategy.MANUAL
+    )
+    assert {free.status, waiting.status, manual.status} == {BLOCKED}
+    parent.status = RUNNING
+    assert unblock_children(db_session, parent) == [free.id]
+    db_session.expire_all()
+    assert (free.status, waiting.status, manual.status) == (PENDING, BLOCKED, BLOCKED)
+    assert unblock_children(db_session, parent) == []
+
+
 def test_manual_strategy_stays_blocked(db_session: Session, workspace: Any) -> None:
     wr = make(db_session, workspace, unblock_strategy=UnblockStrategy.MANUAL)
     assert wr.status == BLOCKED
