@@ -299,6 +299,10 @@ def test_killed_while_populating_ends_as_an_uninterrupted_run(system: System) ->
             after, delay = "locking", rng.uniform(0, duration / 2)
         kill = kill_at(system, crash_ids[-1], trigger, delay, after, rolled_back)
         rolled_back += kill.rolled_back
+        if kill.state == "populated":
+            # Populating went faster than measured (the machine's load
+            # varies): later delays follow.
+            duration = min(duration, delay)
         print(
             f"killed {kill.delay_ms:.0f} ms after {kill.after} (workflow"
             f" {kill.workflow_id}): {kill.state}, {kill.children} children"
