@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from debusine.collections.base import CollectionManager, ItemAdditionError, register
-from debusine.models import Artifact
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+from debusine.collections.base import (
+    CollectionManager,
+    ItemAdditionError,
+    active_items,
+    register,
+)
+from debusine.models import Artifact, CollectionItem
 
 PROMISE = "debusine:promise"
 PROMISE_PREFIX = "promise_"
@@ -40,3 +48,85 @@ class WorkflowInternalManager(CollectionManager):
         item_name, item_data = super().bare_item(category, data, name)
         _check_promise_keys(self._label, item_data, is_promise=category == PROMISE)
         return item_name, item_data
+
+    def lookup_name(self, name: str) -> CollectionItem | None:
+        """The active item `name`, from the transaction's cache of the collection."""
+        collection_id = self.collection.id
+        if collection_id is None:
+            return super().lookup_name(name)
+        items = _cache(self.session).get(collection_id)
+        if items is None:
+            items = {
+                item.name: item
+                for item in self.session.scalars(active_items(collection_id)).unique()
+            }
+            _cache(self.session)[collection_id] = items
+        return items.get(name)
+
+
+# --- the per-transaction item cache --------------------------------------------
+#
+# Populating a workflow looks up promises by name in its internal collection
+# hundreds of times (`internal@collections/build-amd64`...). The collection
+# is small and only this transaction's workflow adds to it, so its active
+# items are loaded once per transaction and kept up to date from the
+# session's own writes; any bulk statement, detached item or end of
+# transaction drops the cache.
+
+_CACHE_KEY = "debusine.workflow_internal_items"
+
+
+def _cache(session: Session) -> dict[int, dict[str, CollectionItem]]:
+    cache: dict[int, dict[str, CollectionItem]] = session.info.setdefault(
+        _CACHE_KEY, {}
+    )
+    return cache
+
+
+def _drop_cache(session: Session, *args: Any) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
+def _follow_flush(session: Session, flush_context: Any) -> None:
+    cache = session.info.get(_CACHE_KEY)
+    if not cache:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, CollectionItem):
+            continue
+        collection_id = inspect(obj).dict.get("parent_collection_id")
+        if collection_id is None:
+            cache.clear()
+            return
+        items = cache.get(collection_id)
+        if items is None:
+            continue
+        if obj in session.new and obj.removed_at is None:
+            items[obj.name] = obj
+        else:
+            # Removed, deleted or changed: load the collection again.
+            del cache[collection_id]
+
+
+def _follow_bulk(orm_execute_state: ORMExecuteState) -> None:
+    if not orm_execute_state.is_select:
+        _drop_cache(orm_execute_state.session)
+
+
+def _follow_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # Flushes run in subtransactions of their own: only the outermost counts.
+    if transaction.parent is None:
+        _drop_cache(session)
+
+
+def _follow_detach(session: Session, instance: object) -> None:
+    if isinstance(instance, CollectionItem):
+        _drop_cache(session)
+
+
+event.listen(Session, "after_flush", _follow_flush)
+event.listen(Session, "do_orm_execute", _follow_bulk)
+event.listen(Session, "after_transaction_end", _follow_transaction_end)
+event.listen(Session, "after_soft_rollback", _drop_cache)
+event.listen(Session, "persistent_to_detached", _follow_detach)
+event.listen(Session, "deleted_to_detached", _follow_detach)
