@@ -205,7 +205,8 @@ def add_dependency(
         and dependency.status != WorkRequestStatus.COMPLETED
     ):
         work_request.status = WorkRequestStatus.BLOCKED
-    session.flush()
+    # Not flushed: the next flush (or query) writes it with whatever else
+    # the caller changes, in one batch rather than a round trip each.
 
 
 def _may_unblock(work_request: WorkRequest, *, has_unfinished: bool) -> bool:

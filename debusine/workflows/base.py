@@ -492,7 +492,6 @@ class Workflow(BaseTask, abc.ABC):
             reactions["on_success"] = on_success
             # JSONB columns track reassignment, not in-place changes.
             work_request.event_reactions = reactions
-        session.flush()
 
     @staticmethod
     def requires_artifact(
