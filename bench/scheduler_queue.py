@@ -2,7 +2,8 @@
 
 Run as `.venv/bin/python bench/scheduler_queue.py`. It starts the embedded
 PostgreSQL with a throw-away data directory under /tmp, migrates a fresh
-database, bulk-loads N pending `noop` work requests requiring `s390x` (all
+database, bulk-loads N pending, prepared (dynamic task data computed, as
+`create_work_request` does for a noop) `noop` work requests requiring `s390x` (all
 of higher priority and older than the one an amd64 worker can run), then one
 requiring `amd64`, and times `assign_next` for a connected amd64 worker:
 the median of repeats, each rolled back. N is 10,000 then 100,000.
@@ -55,10 +56,10 @@ def load(session: Session, workspace_id: int, first: int, count: int) -> None:
         text(
             "INSERT INTO work_request (workspace_id, created_at, status, task_type,"
             " task_name, task_data, version, priority_base, required_worker_type,"
-            " required_architecture, required_capabilities)"
+            " required_architecture, required_capabilities, dynamic_task_data)"
             " SELECT :ws, now() - interval '1 day' + n * interval '1 ms', 'pending',"
             " 'Worker', 'noop', '{\"host_architecture\": \"s390x\"}', 1, 10,"
-            " 'external', 's390x', '{}'"
+            " 'external', 's390x', '{}', '{}'"
             " FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) n"
         ),
         {"ws": workspace_id, "first": first, "last": first + count - 1},

@@ -114,7 +114,7 @@ def ensure_dynamic_data(
 
 # Requests prepared per scheduling round: bounds the round's time when a
 # large workflow unblocks many at once (the rest wait for the next round).
-PREPARE_BATCH = 500
+PREPARE_BATCH = 100
 DYNAMIC_DATA_FAILED = "dynamic-data-failed"
 
 
