@@ -23,7 +23,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
 from debusine import work_requests as lifecycle
 from debusine.collections import ExpectType, get_manager, lookup_multiple, lookup_single
@@ -331,6 +331,9 @@ class Workflow(BaseTask, abc.ABC):
                 .where(WorkRequest.parent_id == self.work_request.id)
                 .where(~exists().where(newer.supersedes_id == WorkRequest.id))
                 .order_by(WorkRequest.id)
+                # Populating again adds dependencies to existing children:
+                # load them all at once rather than one lazy load each.
+                .options(selectinload(WorkRequest.dependencies))
             )
         )
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from debusine.artifacts.categories import ArtifactCategory
 from debusine.collections import ExpectType
@@ -273,8 +275,14 @@ class DebianPipelineWorkflow(Workflow):
         self, confirm: WorkRequest, workflow: WorkRequest, first: str
     ) -> None:
         """The `first` steps of a sub-workflow wait for the confirmation."""
-        self.session.expire(workflow, ["children"])
-        for child in workflow.children:
+        # Fresh from the database, with their dependencies in the same
+        # round trip rather than one lazy load per child.
+        children = self.session.scalars(
+            select(WorkRequest)
+            .where(WorkRequest.parent_id == workflow.id)
+            .options(selectinload(WorkRequest.dependencies))
+        )
+        for child in children:
             if first in ("*", child.task_name):
                 add_dependency(self.session, child, confirm)
 
