@@ -45,7 +45,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from debusine.collections.base import get_manager
-from debusine.collections.lookups import ExpectType, NotFound, lookup_single
+from debusine.collections.lookups import NotFound, lookup_single
 from debusine.collections.task_history import HISTORICAL_RUN
 from debusine.collections.workflow_internal import PROMISE
 from debusine.errors import DomainError
@@ -61,8 +61,8 @@ from debusine.models import (
 from debusine.models import (
     Collection as CollectionModel,
 )
-from debusine.permissions import Actor
 from debusine.tasks.fields import LookupSingle
+from debusine.work_request_context import WorkRequestContext
 
 log = logging.getLogger(__name__)
 
@@ -347,49 +347,10 @@ class ReactionFailed(Exception):
 
 
 @dataclass(frozen=True)
-class _Context:
+class _Context(WorkRequestContext):
     session: Session
     work_request: WorkRequest
     event: str
-
-    @property
-    def actor(self) -> Actor:
-        creator = self.work_request.created_by
-        return Actor(user=creator) if creator is not None else _SystemActor()
-
-    @property
-    def root(self) -> WorkRequest:
-        root = self.work_request
-        while root.parent is not None:
-            root = root.parent
-        return root
-
-    def collection(self, lookup: str | int) -> CollectionModel:
-        result = lookup_single(
-            self.session,
-            lookup,
-            workspace=self.work_request.workspace,
-            actor=self.actor,
-            expect_type=ExpectType.COLLECTION,
-            workflow_root=self.root,
-        )
-        assert result.collection is not None
-        return result.collection
-
-    @property
-    def item_creator(self) -> dict[str, Any]:
-        """Who collection items are attributed to: the workflow, or the user."""
-        if self.work_request.parent is not None:
-            return {"workflow": self.work_request.parent}
-        return {"user": self.work_request.created_by}
-
-
-class _SystemActor(Actor):
-    """Work requests no user created act for the system: they see all."""
-
-    @property
-    def is_superuser(self) -> bool:
-        return True
 
 
 def run_reactions(session: Session, work_request: WorkRequest, event_name: str) -> bool:

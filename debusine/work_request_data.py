@@ -51,9 +51,10 @@ from debusine.models.work_requests import (
     WorkRequestResult,
     WorkRequestStatus,
 )
-from debusine.permissions import ANONYMOUS, Actor
+from debusine.permissions import Actor
 from debusine.tasks import BaseTask, TaskDataError, get_task_class
 from debusine.tasks.base import ResolvedLookup, TaskLookup
+from debusine.work_request_context import acting_for, root_of
 
 CONFIGURATION_COLLECTION = "debusine:task-configuration"
 DEFAULT_CONFIGURATION = "default"
@@ -78,10 +79,8 @@ def ensure_dynamic_data(
         return
     task_class = get_task_class(work_request.task_type, work_request.task_name)
     task = _instantiate(task_class, work_request.task_data, work_request, "")
-    # Nobody to act for: only what anybody may see.
-    actor = (
-        Actor(user=work_request.created_by) if work_request.created_by else ANONYMOUS
-    )
+    # As its creator; a request the system made sees everything.
+    actor = acting_for(work_request)
     resolver = _DatabaseResolver(session, work_request, actor)
     configuration = (
         _configuration_collection(session, work_request, task, actor)
@@ -184,12 +183,7 @@ def _instantiate(
 
 
 def _workflow_root(work_request: WorkRequest) -> WorkRequest | None:
-    if work_request.parent is None:
-        return None
-    root = work_request.parent
-    while root.parent is not None:
-        root = root.parent
-    return root
+    return root_of(work_request) if work_request.parent is not None else None
 
 
 def _plain(result: LookupResult) -> ResolvedLookup:

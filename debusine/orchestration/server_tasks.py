@@ -25,10 +25,8 @@ from debusine.collections.base import ItemAdditionError, active_items, get_manag
 from debusine.collections.debian_suite import BINARY, SOURCE
 from debusine.collections.debian_suite_lintian import LINTIAN
 from debusine.collections.lookups import (
-    ExpectType,
     LookupFailed,
     lookup_multiple,
-    lookup_single,
 )
 from debusine.errors import DomainError
 from debusine.models import (
@@ -44,8 +42,8 @@ from debusine.models import (
     WorkRequestResult,
 )
 from debusine.orchestration.scheduler import assign_many
-from debusine.permissions import Actor
 from debusine.tasks import get_task
+from debusine.work_request_context import WorkRequestContext
 
 log = logging.getLogger(__name__)
 
@@ -62,50 +60,13 @@ class ServerTaskFailed(DomainError):
 
 
 @dataclass
-class ServerTaskContext:
+class ServerTaskContext(WorkRequestContext):
     """What a server task's code gets: its session, request and loaded data."""
 
     session: Session
     work_request: WorkRequest
     data: dict[str, Any]
     settings: Mapping[str, Any]
-
-    @property
-    def actor(self) -> Actor:
-        """Lookups see what the creator sees; system-made requests see all."""
-        creator = self.work_request.created_by
-        return Actor(user=creator) if creator is not None else _SystemActor()
-
-    @property
-    def root(self) -> WorkRequest:
-        root = self.work_request
-        while root.parent is not None:
-            root = root.parent
-        return root
-
-    def collection(self, lookup: str | int) -> Collection:
-        result = lookup_single(
-            self.session,
-            lookup,
-            workspace=self.work_request.workspace,
-            actor=self.actor,
-            expect_type=ExpectType.COLLECTION,
-            workflow_root=self.root,
-        )
-        assert result.collection is not None
-        return result.collection
-
-    @property
-    def item_creator(self) -> dict[str, Any]:
-        if self.work_request.parent is not None:
-            return {"workflow": self.work_request.parent}
-        return {"user": self.work_request.created_by}
-
-
-class _SystemActor(Actor):
-    @property
-    def is_superuser(self) -> bool:
-        return True
 
 
 @dataclass

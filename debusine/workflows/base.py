@@ -41,6 +41,7 @@ from debusine.models import (
 )
 from debusine.permissions import Actor
 from debusine.tasks import BaseTask, TaskDataError, TaskType, get_task_class
+from debusine.work_request_context import acting_for, root_of
 from debusine.workflows.internal import (
     CALLBACK_TASK_NAME,
     SYNCHRONIZATION_POINT_TASK_NAME,
@@ -71,25 +72,9 @@ class WorkflowRunError(DomainError):
         self.code = code
 
 
-class _SystemActor(Actor):
-    """Whom a workflow created by no user (the system) acts as: it sees all."""
-
-    @property
-    def is_superuser(self) -> bool:
-        return True
-
-
-def workflow_actor(work_request: WorkRequest) -> Actor:
-    """Lookups made for a workflow see what its creator sees."""
-    if work_request.created_by is None:
-        return _SystemActor()
-    return Actor(user=work_request.created_by)
-
-
-def workflow_root(work_request: WorkRequest) -> WorkRequest:
-    while work_request.parent is not None:
-        work_request = work_request.parent
-    return work_request
+# The seed's helpers under this module's names.
+workflow_actor = acting_for
+workflow_root = root_of
 
 
 def _session_of(work_request: WorkRequest) -> Session:
