@@ -14,7 +14,7 @@ TEST_WORKERS ?= auto
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: help install run run-worker worker-config migrate test lint format clean
+.PHONY: help install run run-worker worker-config check-subids migrate test lint format clean
 
 help:
 	@echo "make run    set up and start the server on http://127.0.0.1:6543/"
@@ -37,6 +37,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/debusine-admin --config $(INI) bootstrap --token-file $(TOKEN_FILE)
+	@$(MAKE) --no-print-directory check-subids
 	@$(MAKE) --no-print-directory worker-config || \
 	  echo "warning: no local worker (see above); the server runs without one"
 	@echo "Admin API token in $(TOKEN_FILE); try:"
@@ -53,6 +54,15 @@ run: migrate
 
 # The local worker's configuration: written once (its token is shown only
 # when the worker is created), with the server's bus public key.
+# sbuild, autopkgtest and the unshare executor need subordinate ids for the
+# user the worker runs as; say how to add them rather than edit /etc here.
+check-subids:
+	@user=$$(id -un); for file in /etc/subuid /etc/subgid; do \
+	  grep -q "^$$user:" $$file 2>/dev/null || \
+	    echo "warning: no $$user entry in $$file: the local worker cannot run sbuild," \
+	      "autopkgtest or unshare tasks; as root: echo $$user:200000:65536 >> $$file" >&2; \
+	done; true
+
 worker-config: migrate
 	@if [ ! -f $(WORKER_CONFIG) ]; then \
 	  set -e; mkdir -p $(dir $(WORKER_CONFIG)); \
