@@ -97,6 +97,9 @@ class WorkerConnection:
         self._running: set[int] = set()
         # FINAL bodies sent and not yet acknowledged, by work request id.
         self._unacknowledged: dict[int, dict[str, Any]] = {}
+        # FINALs queued by send_final, not yet handed to the socket: they
+        # count as unacknowledged too (a shutdown must wait for them).
+        self._queued_finals: set[int] = set()
         self._stop = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -127,7 +130,7 @@ class WorkerConnection:
     @property
     def unacknowledged(self) -> set[int]:
         with self._state_lock:
-            return set(self._unacknowledged)
+            return set(self._unacknowledged) | self._queued_finals
 
     def send_partial(
         self,
@@ -164,6 +167,8 @@ class WorkerConnection:
             "output_data": dict(output_data),
         }
         encode(Command.FINAL, body, max_message_size=self.max_message_size)
+        with self._state_lock:
+            self._queued_finals.add(work_request_id)
         self._outgoing.put((Command.FINAL, body))
         self._wake()
 
@@ -322,6 +327,7 @@ class WorkerConnection:
                 with self._state_lock:
                     self._running.discard(body["work_request_id"])
                     self._unacknowledged[body["work_request_id"]] = body
+                    self._queued_finals.discard(body["work_request_id"])
             self._send(socket, command, body)
 
     def _send(
