@@ -9,12 +9,7 @@ namespaces the tests skip, unless DEBUSINE_REQUIRE_E2E=1, where they fail.
 
 from __future__ import annotations
 
-import datetime
-import fcntl
 import io
-import os
-import shutil
-import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,61 +17,19 @@ from typing import Literal
 
 import pytest
 
+from tests.e2e.environments import cached_tarball, need_namespaces
 from worker.executors.environment_cache import EnvironmentCache
-from worker.executors.namespaces import namespaces_work
-
-REPOSITORY = Path(__file__).resolve().parents[3]
-TARBALL_CACHE = REPOSITORY / "var" / "test-cache"
-MIRROR = "http://deb.debian.org/debian"
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip without `reason`'s tool, or fail when end-to-end tests are required."""
-    if condition:
-        return
-    if os.environ.get("DEBUSINE_REQUIRE_E2E") == "1":
-        pytest.fail(f"{reason} (DEBUSINE_REQUIRE_E2E=1)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def namespaces() -> None:
-    need(
-        shutil.which("unshare") is not None and namespaces_work(),
-        "needs util-linux unshare and user namespaces",
-    )
+    need_namespaces()
 
 
 @pytest.fixture(scope="session")
 def system_tarball(namespaces: None) -> Path:
-    need(shutil.which("mmdebstrap") is not None, "needs mmdebstrap")
-    TARBALL_CACHE.mkdir(parents=True, exist_ok=True)
-    today = datetime.date.today().isoformat()
-    tarball = TARBALL_CACHE / f"bookworm-essential-{today}.tar.xz"
-    with (TARBALL_CACHE / "bookworm-essential.lock").open("ab") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not tarball.is_file():
-            for old in TARBALL_CACHE.glob("bookworm-essential-*.tar.xz"):
-                old.unlink()
-            partial = tarball.with_name(f".partial-{os.getpid()}.tar.xz")
-            result = subprocess.run(
-                [
-                    "mmdebstrap",
-                    "--quiet",
-                    "--variant=essential",
-                    "bookworm",
-                    str(partial),
-                    MIRROR,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                partial.unlink(missing_ok=True)
-                pytest.fail(f"mmdebstrap failed: {result.stderr[-2000:]}")
-            partial.rename(tarball)
-    return tarball
+    """Today's bookworm `essential` tarball, shared with the other tool tests."""
+    return cached_tarball("essential", suffix="tar.xz")
 
 
 @pytest.fixture(scope="session")

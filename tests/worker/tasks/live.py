@@ -39,8 +39,8 @@ from debusine.models import Artifact
 from tests.client.conftest import LiveServer
 from tests.client.conftest import live_server as live_server
 from tests.database import ROOT
+from tests.e2e.environments import need
 from tests.e2e.packages import make_source_package
-from tests.worker.executors.conftest import need
 from tests.worker.test_task_io import Assigned
 from tests.worker.test_task_io import admin as admin
 from tests.worker.test_task_io import assign as assign

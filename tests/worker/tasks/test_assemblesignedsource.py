@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from debusine.artifacts.local import LocalArtifact, binary_package_from_deb
 from debusine.client.http import APIClient
 from tests.client.conftest import LiveServer
-from tests.worker.executors.conftest import need
+from tests.e2e.environments import need
 from tests.worker.tasks.live import admin as admin
 from tests.worker.tasks.live import (
     assign,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from debusine.client.http import APIClient
 from tests.client.conftest import LiveServer
-from tests.worker.executors.conftest import need
+from tests.e2e.environments import need
 from tests.worker.tasks.live import (
     Build,
     assign,

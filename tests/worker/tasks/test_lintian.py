@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 
 from debusine.client.http import APIClient
 from tests.client.conftest import LiveServer
+from tests.e2e.environments import need
 from tests.e2e.packages import LINTIAN_WARNING_TAG, OVERRIDDEN_LINTIAN_TAG
-from tests.worker.executors.conftest import need
 from tests.worker.tasks.live import (
     Build,
     assign,
