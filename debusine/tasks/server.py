@@ -14,17 +14,28 @@ from debusine.tasks.base import BaseTask, TaskDataSchema, single_lookup
 from debusine.tasks.fields import LookupMultiple, LookupSingle
 from debusine.tasks.types import TaskType
 
-UPLOAD_SCHEMES = ("ftp", "sftp")
+UPLOAD_SCHEMES = ("ftp", "sftp", "file")
+UPLOAD_TARGET_HELP = (
+    "Expected an ftp:// or sftp:// URL with a host, or a file:// URL of a"
+    " local queue directory (no host), e.g."
+    " ftp://anonymous@ftp.upload.debian.org/pub/UploadQueue/ or"
+    " file:///srv/upload-queue/"
+)
 
 
 def check_upload_target(value: str) -> None:
-    """An upload queue is an ftp:// or sftp:// URL with a host."""
-    parts = urlsplit(value)
-    if parts.scheme not in UPLOAD_SCHEMES or not parts.hostname:
-        raise ValidationError(
-            "Expected an ftp:// or sftp:// URL with a host, e.g."
-            " ftp://anonymous@ftp.upload.debian.org/pub/UploadQueue/"
-        )
+    """An upload queue: ftp:// or sftp:// with a host, or a local file:// path."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError(UPLOAD_TARGET_HELP) from None
+    if parts.scheme == "file":
+        valid = not parts.netloc and parts.path.startswith("/")
+    else:
+        valid = parts.scheme in UPLOAD_SCHEMES and bool(parts.hostname)
+    if not valid:
+        raise ValidationError(UPLOAD_TARGET_HELP)
 
 
 class PackageUploadInput(Schema):
@@ -47,7 +58,7 @@ class PackageUploadData(TaskDataSchema):
 
 
 class PackageUpload(BaseTask):
-    """Upload a `debian:upload` to an upload queue (ftp or sftp)."""
+    """Upload a `debian:upload` to an upload queue (ftp, sftp or a local dir)."""
 
     TASK_TYPE = TaskType.SERVER
     TASK_NAME = "packageupload"

@@ -38,6 +38,9 @@ def test_valid_data_with_defaults() -> None:
         ("packageupload", {"input": {"upload": 1}, "target": "http://x/"}, "target"),
         ("packageupload", {"input": {"upload": 1}, "target": "ftp:///q"}, "target"),
         ("packageupload", {"input": {}, "target": "ftp://h/"}, "input"),
+        ("packageupload", {"input": {"upload": 1}, "target": "ftp://h:x/"}, "target"),
+        ("packageupload", {"input": {"upload": 1}, "target": "file://h/q/"}, "target"),
+        ("packageupload", {"input": {"upload": 1}, "target": "file:q/"}, "target"),
         ("packageupload",
          {"input": {"upload": 1}, "target": "ftp://h/", "delayed_days": -1},
          "delayed_days"),
@@ -51,3 +54,31 @@ def test_bad_data_names_the_field(
     with pytest.raises(TaskDataError) as excinfo:
         get_task(TaskType.SERVER, name, task_data)
     assert list(excinfo.value.errors) == [field]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "ftp://ftp.upload.debian.org/pub/UploadQueue/",
+        "ftp://user:secret@127.0.0.1:2121/queue/",
+        "sftp://upload.example.org/queue/",
+        "file:///srv/upload-queue/",
+    ],
+)
+def test_upload_targets_accepted(target: str) -> None:
+    task = get_task(
+        TaskType.SERVER, "packageupload", {"input": {"upload": 1}, "target": target}
+    )
+    assert task.task_data["target"] == target
+
+
+def test_a_bad_target_says_what_is_expected() -> None:
+    with pytest.raises(TaskDataError) as excinfo:
+        get_task(
+            TaskType.SERVER,
+            "packageupload",
+            {"input": {"upload": 1}, "target": "https://example.org/"},
+        )
+    message = str(excinfo.value.errors["target"])
+    assert "ftp://" in message
+    assert "file:///srv/upload-queue/" in message
