@@ -293,11 +293,18 @@ def run_generatesuiteindexes(context: ServerTaskContext) -> Outcome:
     return Outcome(output_data={"indexes": paths})
 
 
+def run_packageupload(context: ServerTaskContext) -> Outcome:
+    from debusine.orchestration.package_upload import upload_package
+
+    return upload_package(context)
+
+
 SERVER_TASKS: dict[str, ServerTaskCode] = {
     "servernoop": run_servernoop,
     "copycollectionitems": run_copycollectionitems,
     "updatesuitelintiancollection": run_updatesuitelintiancollection,
     "generatesuiteindexes": run_generatesuiteindexes,
+    "packageupload": run_packageupload,
 }
 
 
