@@ -205,6 +205,9 @@ def test_ftp_upload_sends_every_file_changes_last(
 
     assert task.result == WorkRequestResult.SUCCESS, task.output_data
     assert ftpd.received == [f"queue/{name}" for name in IN_ORDER]
+    # The scheduler resolved the lookup: the task uses its result.
+    assert task.dynamic_task_data is not None
+    assert task.dynamic_task_data["upload_id"] == artifact.id
     for name, content in UPLOAD_FILES.items():
         assert (ftpd.root / "queue" / name).read_bytes() == content
     data = dict(output(task))
