@@ -13,12 +13,13 @@ only once all are written, the `.changes` last). `sftp://` is not supported
 yet: no SSH library is pinned.
 
 Results: a queue that cannot be reached, refuses the login or a file, or
-lacks the directory completes the task as `failure`, with
-`output_data.errors`. The task itself worked; the queue (or the target
-the user gave) said no, which the user can act on and which retrying
-blindly would not fix, as upstream Debusine does. What is wrong on this
-server's side (not a `debian:upload`, a file missing from the store, an
-unsupported scheme) raises, so the task completes as `error`.
+lacks the directory completes the task as `failure` (as upstream Debusine
+does), with `output_data.errors` and what was already sent. Debusine's
+side worked; the target the user gave, or the queue behind it, said no,
+which the user can act on (fix the target, the credentials, the upload,
+or retry later). What is wrong on this server's side (not a
+`debian:upload`, a file missing from the store, an unsupported scheme)
+raises, so the task completes as `error`, before anything is sent.
 """
 
 from __future__ import annotations
