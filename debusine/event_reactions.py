@@ -48,6 +48,7 @@ from debusine.collections.base import get_manager
 from debusine.collections.lookups import NotFound, lookup_single
 from debusine.collections.task_history import HISTORICAL_RUN
 from debusine.collections.workflow_internal import PROMISE
+from debusine.db.transaction_cache import TransactionCache
 from debusine.errors import DomainError
 from debusine.models import (
     Artifact,
@@ -589,14 +590,23 @@ def _skip_if_lookup_result_changed(
     )
 
 
+# Asked once per new work request: a workflow laying out thousands of
+# children asks the database once per workspace.
+_task_histories = TransactionCache("task_histories", (CollectionModel,))
+
+
 def _task_history(session: Session, workspace_id: int) -> CollectionModel | None:
-    return session.scalar(
-        select(CollectionModel).where(
-            CollectionModel.workspace_id == workspace_id,
-            CollectionModel.category == TASK_HISTORY_CATEGORY,
-            CollectionModel.name == "_",
+    cache = _task_histories(session)
+    if workspace_id not in cache:
+        cache[workspace_id] = session.scalar(
+            select(CollectionModel).where(
+                CollectionModel.workspace_id == workspace_id,
+                CollectionModel.category == TASK_HISTORY_CATEGORY,
+                CollectionModel.name == "_",
+            )
         )
-    )
+    history: CollectionModel | None = cache[workspace_id]
+    return history
 
 
 def _record_in_task_history(context: _Context, reaction: Mapping[str, Any]) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    inspect,
     select,
     update,
 )
@@ -36,6 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from debusine import event_reactions as reactions
+from debusine.db.ids import next_id
 from debusine.errors import DomainError
 from debusine.models.auth import User
 from debusine.models.work_requests import (
@@ -99,6 +101,7 @@ def create_work_request(
     unblock_strategy: UnblockStrategy = UnblockStrategy.DEPS,
     expiration_delay: dt.timedelta | None = None,
     allowed_reaction_actions: Collection[str] | None = None,
+    deferred: bool = False,
 ) -> WorkRequest:
     """A new work request, validated by the task registry.
 
@@ -108,6 +111,11 @@ def create_work_request(
     request is pending, or blocked when it waits for dependencies, a parent
     that is not running, or a manual unblock. Its `on_creation` reactions
     run before it returns.
+
+    `deferred` (workflows laying out many children): the request gets its
+    id from the sequence at once but is not flushed, so the session inserts
+    it with the others in one batch; the caller runs its `on_creation`
+    reactions (`run_creation_reactions`) once it has recorded them all.
     """
     checked_reactions = reactions.validate_event_reactions(
         event_reactions, allowed_actions=allowed_reaction_actions, session=session
@@ -142,6 +150,8 @@ def create_work_request(
             dependencies=[],
             status=WorkRequestStatus.BLOCKED,
         )
+        if deferred:
+            work_request.id = next_id(session, WorkRequest.__tablename__)
         for dependency in dependencies:
             _check_same_root(work_request, dependency)
             work_request.dependencies.append(dependency)
@@ -154,7 +164,8 @@ def create_work_request(
         ):
             work_request.status = WorkRequestStatus.PENDING
     session.add(work_request)
-    session.flush()
+    if not deferred:
+        session.flush()
     if (
         work_request.status == WorkRequestStatus.PENDING
         and needs.worker_type is not None
@@ -164,8 +175,14 @@ def create_work_request(
         # applied), so the scheduler can hand it out at once. Requests
         # with lookups are prepared when the scheduler runs.
         ensure_dynamic_data(session, work_request)
-    reactions.run_reactions(session, work_request, reactions.ON_CREATION)
+    if not deferred:
+        run_creation_reactions(session, work_request)
     return work_request
+
+
+def run_creation_reactions(session: Session, work_request: WorkRequest) -> None:
+    """Run the request's `on_creation` reactions (see `create_work_request`)."""
+    reactions.run_reactions(session, work_request, reactions.ON_CREATION)
 
 
 def _root(work_request: WorkRequest) -> WorkRequest:
@@ -273,28 +290,44 @@ def unblock(session: Session, work_request: WorkRequest) -> bool:
     return True
 
 
-def unblock_children(session: Session, parent: WorkRequest) -> list[int]:
+def unblock_children(
+    session: Session,
+    parent: WorkRequest,
+    children: Iterable[WorkRequest] | None = None,
+) -> list[int]:
     """After a workflow starts running: unblock the children that may run.
 
-    Same as `unblock` on each child, with one query for all their
-    dependencies and one flush for all their status changes.
+    Same as `unblock` on each child (of `children`, by default all the
+    parent's), with at most one query for the dependencies of those whose
+    dependencies are not in memory.
     """
     blocked = [
         child
-        for child in parent.children
+        for child in (parent.children if children is None else children)
         if child.status == WorkRequestStatus.BLOCKED
         and _may_unblock(child, has_unfinished=False)
     ]
     if not blocked:
         return []
-    session.flush()
-    waiting = set(
-        session.scalars(_waiting_statement(), {"ids": [c.id for c in blocked]})
-    )
+    # A loaded `dependencies` collection (a child made or loaded with its
+    # dependencies in this transaction) answers without the database.
+    known = [c for c in blocked if "dependencies" in inspect(c).dict]
+    unknown = [c for c in blocked if "dependencies" not in inspect(c).dict]
+    waiting = {
+        c.id
+        for c in known
+        if any(d.status != WorkRequestStatus.COMPLETED for d in c.dependencies)
+    }
+    if unknown:
+        session.flush()
+        waiting.update(
+            session.scalars(_waiting_statement(), {"ids": [c.id for c in unknown]})
+        )
     unblocked = [child for child in blocked if child.id not in waiting]
     for child in unblocked:
         child.status = WorkRequestStatus.PENDING
-    session.flush()
+    if unblocked:
+        session.flush()
     for child in unblocked:
         reactions.run_reactions(session, child, reactions.ON_UNBLOCK)
     return [child.id for child in unblocked]

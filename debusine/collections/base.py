@@ -115,6 +115,10 @@ class CollectionManager:
     VALID_COLLECTION_CATEGORIES: ClassVar[frozenset[str] | None] = ANY
     # Extra lookup segment prefixes (besides `name:`) the manager understands.
     LOOKUP_PREFIXES: ClassVar[tuple[str, ...]] = ()
+    # Whether a new item is flushed at once (its id known to `after_add`);
+    # a category whose rules need no id may leave it to the next flush, so
+    # many additions are inserted in one batch.
+    FLUSH_ON_ADD: ClassVar[bool] = True
 
     def __init__(self, session: Session, collection: Collection) -> None:
         self.session = session
@@ -278,10 +282,11 @@ class CollectionManager:
             collection=collection,
             data=data,
             created_by_user_id=user.id if user is not None else None,
-            created_by_workflow_id=workflow.id if workflow is not None else None,
+            created_by_workflow=workflow,
         )
         self.session.add(item)
-        self.session.flush()
+        if self.FLUSH_ON_ADD:
+            self.session.flush()
         self.after_add(item, artifact)
         return item
 

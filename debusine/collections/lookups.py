@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from debusine.collections.base import InvalidLookupSegment, get_manager
+from debusine.db.transaction_cache import TransactionCache
 from debusine.models import (
     Artifact,
     Collection,
@@ -198,6 +199,10 @@ def _check_type(result: LookupResult, expect_type: ExpectType, lookup: str) -> N
         raise WrongType(f"{lookup}: expected {expect_type}, found {names[kind]}")
 
 
+# Workflows look up the same `NNN@artifacts` for each child they lay out.
+_visible_artifacts = TransactionCache("visible_artifacts", (Artifact, Workspace))
+
+
 def _first_segment(
     session: Session,
     segment: str,
@@ -221,11 +226,17 @@ def _first_segment(
     if category == "artifacts":
         if not name.isdigit():
             raise InvalidLookup(f"{segment}: expected NNN@artifacts")
-        artifact = session.scalar(
-            select(Artifact).where(
-                Artifact.id == int(name), Artifact.workspace_id.in_(visible)
+        key = (_actor_key(actor), int(name))
+        cache = _visible_artifacts(session)
+        artifact = cache.get(key)
+        if artifact is None:
+            artifact = session.scalar(
+                select(Artifact).where(
+                    Artifact.id == int(name), Artifact.workspace_id.in_(visible)
+                )
             )
-        )
+            if artifact is not None:
+                cache[key] = artifact
         if artifact is None:
             raise NotFound(f"{segment}: no such artifact")
         return LookupResult(CollectionItemType.ARTIFACT, artifact=artifact)

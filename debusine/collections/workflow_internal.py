@@ -34,6 +34,8 @@ class WorkflowInternalManager(CollectionManager):
     """Any artifact or bare item, under the name the workflow gives it."""
 
     COLLECTION_CATEGORY = "debusine:workflow-internal"
+    # Populating a workflow adds a promise per child: inserted in a batch.
+    FLUSH_ON_ADD = False
 
     def artifact_item(
         self, artifact: Artifact, variables: Mapping[str, Any], name: str | None
@@ -48,6 +50,12 @@ class WorkflowInternalManager(CollectionManager):
         item_name, item_data = super().bare_item(category, data, name)
         _check_promise_keys(self._label, item_data, is_promise=category == PROMISE)
         return item_name, item_data
+
+    def after_add(self, item: CollectionItem, artifact: Artifact | None) -> None:
+        # Not flushed yet: the cached names must already include it.
+        items = _cache(self.session).get(self.collection.id)
+        if items is not None:
+            items[item.name] = item
 
     def lookup_name(self, name: str) -> CollectionItem | None:
         """The active item `name`, from the transaction's cache of the collection."""

@@ -23,6 +23,7 @@ from debusine.models.validation import NAME_PATTERN, InvalidName, validate_name
 
 if TYPE_CHECKING:
     from debusine.models.artifacts import Artifact
+    from debusine.models.work_requests import WorkRequest
     from debusine.models.workspaces import Workspace
 
 # At most one collection of these categories per workspace, named `_`.
@@ -191,6 +192,11 @@ class CollectionItem(Base):
     )
     artifact: Mapped[Artifact | None] = relationship()
     collection: Mapped[Collection | None] = relationship(foreign_keys=[collection_id])
+    # So that an item a workflow adds is inserted after the workflow, when
+    # both wait for the same flush.
+    created_by_workflow: Mapped[WorkRequest | None] = relationship(
+        foreign_keys=[created_by_workflow_id]
+    )
 
 
 class CollectionItemMatchConstraint(Base):

@@ -15,6 +15,7 @@ what `describe_inputs` derives from the resolved items (`subject`,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -50,6 +51,17 @@ def _flatten(messages: Any) -> str:
     if isinstance(messages, list):
         return " ".join(str(m) for m in messages)
     return str(messages)
+
+
+@functools.cache
+def schema_of(schema_class: type[Schema]) -> Schema:
+    """One shared instance of `schema_class`.
+
+    Building a schema deep-copies its fields, which costs more than
+    loading most task data; marshmallow 4 schemas keep no state between
+    loads, so one instance serves every load.
+    """
+    return schema_class()
 
 
 class TaskDataSchema(Schema):
@@ -198,7 +210,7 @@ class BaseTask:
         if not isinstance(task_data, Mapping):
             raise TaskDataError(cls.TASK_NAME, {"_schema": ["Must be an object."]})
         try:
-            loaded: dict[str, Any] = cls.SCHEMA().load(dict(task_data))
+            loaded: dict[str, Any] = schema_of(cls.SCHEMA).load(dict(task_data))
         except ValidationError as exc:
             messages = exc.messages
             if not isinstance(messages, dict):
@@ -365,6 +377,7 @@ __all__ = [
     "get_task",
     "get_task_class",
     "multiple_lookup",
+    "schema_of",
     "single_lookup",
     "task_names",
     "worker_architectures",

@@ -41,12 +41,14 @@ from debusine.models import (
 )
 from debusine.permissions import Actor
 from debusine.tasks import BaseTask, TaskDataError, TaskType, get_task_class
+from debusine.tasks.base import schema_of
 from debusine.work_request_context import acting_for, root_of
 from debusine.workflows.internal import (
     CALLBACK_TASK_NAME,
     SYNCHRONIZATION_POINT_TASK_NAME,
 )
 from debusine.workflows.models import validate_workflow_data
+from debusine.workflows.orchestration_run import ChildKey, OrchestrationRun
 
 # Keys of workflow_data that change over a child's life (retries, reviews):
 # they do not make it a different child.
@@ -134,7 +136,6 @@ class Workflow(BaseTask, abc.ABC):
         else:
             self._work_request = None
             super().__init__(work_request)
-        self._children: dict[tuple[str, str, str, str], WorkRequest] | None = None
 
     # -- context ---------------------------------------------------------------------
 
@@ -217,7 +218,7 @@ class Workflow(BaseTask, abc.ABC):
         if not isinstance(data, Mapping):
             raise TaskDataError(cls.TASK_NAME, {"_schema": ["Must be an object."]})
         try:
-            cls.SCHEMA().load(dict(data), partial=True)
+            schema_of(cls.SCHEMA).load(dict(data), partial=True)
         except ValidationError as exc:
             messages = exc.messages
             if not isinstance(messages, dict):
@@ -249,7 +250,6 @@ class Workflow(BaseTask, abc.ABC):
         work_request = self.work_request
         if work_request.dynamic_task_data is None:
             work_request.dynamic_task_data = self.build_dynamic_data()
-            self.session.flush()
 
     def get_input_artifacts_ids(self) -> list[int]:
         """Return the list of input artifact IDs used by this task."""
@@ -299,21 +299,40 @@ class Workflow(BaseTask, abc.ABC):
 
     # -- children ----------------------------------------------------------------------
 
-    def _child_index(self) -> dict[tuple[str, str, str, str], WorkRequest]:
-        # One query for all children rather than one per ensure_child call.
-        if self._children is None:
-            self._children = {}
-            for child in self._current_children():
-                self._children.setdefault(self._child_key(child), child)
-        return self._children
+    def _child_index(
+        self, workflow: WorkRequest | None = None
+    ) -> dict[ChildKey, WorkRequest]:
+        """`workflow`'s (default: this one's) current children, by key.
 
-    def _current_children(self) -> list[WorkRequest]:
-        """Children of this workflow that no retry superseded, oldest first."""
+        Shared by every Workflow object of the orchestration run (see
+        orchestration_run): loaded with one query the first time, kept up
+        to date by work_request_ensure_child.
+        """
+        workflow = workflow or self.work_request
+        run = OrchestrationRun.of(self.session)
+        index = run.children.get(workflow.id)
+        if index is None:
+            index = run.children[workflow.id] = {}
+            if workflow.id not in run.created_ids:
+                for child in self._current_children(workflow):
+                    index.setdefault(self._child_key(child), child)
+        return index
+
+    def children_of(self, workflow: WorkRequest | None = None) -> list[WorkRequest]:
+        """The current children (no retry superseded them) of `workflow`.
+
+        `workflow` is this workflow (the default) or one of its
+        sub-workflows; their dependencies are loaded too.
+        """
+        return list(self._child_index(workflow).values())
+
+    def _current_children(self, workflow: WorkRequest) -> list[WorkRequest]:
+        """Children of `workflow` that no retry superseded, oldest first."""
         newer = aliased(WorkRequest)
         return list(
             self.session.scalars(
                 select(WorkRequest)
-                .where(WorkRequest.parent_id == self.work_request.id)
+                .where(WorkRequest.parent_id == workflow.id)
                 .where(~exists().where(newer.supersedes_id == WorkRequest.id))
                 .order_by(WorkRequest.id)
                 # Populating again adds dependencies to existing children:
@@ -323,7 +342,7 @@ class Workflow(BaseTask, abc.ABC):
         )
 
     @staticmethod
-    def _child_key(child: WorkRequest) -> tuple[str, str, str, str]:
+    def _child_key(child: WorkRequest) -> ChildKey:
         return (
             TaskType(child.task_type).value,
             child.task_name,
@@ -373,6 +392,9 @@ class Workflow(BaseTask, abc.ABC):
             if key in index:
                 return index[key]
         parent = self.work_request
+        # Inserted with the other children at the next flush; its
+        # on_creation reactions run once the orchestration has laid
+        # everything out (reactions may be added to it after this returns).
         child = lifecycle.create_work_request(
             self.session,
             workspace=parent.workspace,
@@ -383,7 +405,9 @@ class Workflow(BaseTask, abc.ABC):
             priority_base=parent.priority_effective + relative_priority,
             parent=parent,
             workflow_data=workflow_data,
+            deferred=True,
         )
+        OrchestrationRun.of(self.session).record_created(child)
         index[self._child_key(child)] = child
         return child
 
@@ -559,6 +583,26 @@ def orchestrate_workflow(work_request: WorkRequest) -> None:
     what to do with the error (see debusine.orchestration.workflows).
     """
     session = _session_of(work_request)
+    run = OrchestrationRun.of(session)
+    run.depth += 1
+    try:
+        _orchestrate(session, work_request)
+        if run.depth == 1:
+            _finish_run(session, run)
+    finally:
+        run.depth -= 1
+        if run.depth == 0:
+            OrchestrationRun.end(session)
+
+
+def _finish_run(session: Session, run: OrchestrationRun) -> None:
+    """Everything is laid out: the new children's on_creation reactions run."""
+    for child in run.take_created():
+        lifecycle.run_creation_reactions(session, child)
+    session.flush()
+
+
+def _orchestrate(session: Session, work_request: WorkRequest) -> None:
     if work_request.task_type == TaskType.INTERNAL and (
         work_request.task_name == CALLBACK_TASK_NAME
     ):
@@ -601,10 +645,9 @@ def orchestrate_workflow(work_request: WorkRequest) -> None:
     ensure_internal_collection(work_request)
     _run_code(work_request, workflow.ensure_dynamic_data, "dynamic-data-failed")
     _run_code(work_request, workflow.populate, "orchestrator-failed")
-    session.flush()
-    session.expire(work_request, ["children"])
-    if work_request.children:
-        lifecycle.unblock_children(session, work_request)
+    children = workflow.children_of()
+    if children:
+        lifecycle.unblock_children(session, work_request, children)
     else:
         lifecycle.mark_completed(session, work_request, WorkRequestResult.SUCCESS)
 

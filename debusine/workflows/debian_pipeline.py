@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from debusine.artifacts.categories import ArtifactCategory
 from debusine.collections import ExpectType
@@ -261,11 +259,11 @@ class DebianPipelineWorkflow(Workflow):
         )
         if confirm is not None:
             self._wait_for(confirm, child, "extractforsigning")
-        self.session.expire(child, ["children"])
+        children = self.children_of(child)
         return {
             f"{arch}-{name}": next(
                 c
-                for c in child.children
+                for c in children
                 if c.workflow_data.get("step") == f"sbuild-signed-source-{arch}-{name}"
             )
             for arch, name in templates
@@ -275,14 +273,7 @@ class DebianPipelineWorkflow(Workflow):
         self, confirm: WorkRequest, workflow: WorkRequest, first: str
     ) -> None:
         """The `first` steps of a sub-workflow wait for the confirmation."""
-        # Fresh from the database, with their dependencies in the same
-        # round trip rather than one lazy load per child.
-        children = self.session.scalars(
-            select(WorkRequest)
-            .where(WorkRequest.parent_id == workflow.id)
-            .options(selectinload(WorkRequest.dependencies))
-        )
-        for child in children:
+        for child in self.children_of(workflow):
             if first in ("*", child.task_name):
                 add_dependency(self.session, child, confirm)
 

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from debusine.tasks import TaskDataError
+from debusine.tasks.base import schema_of
 
 
 class ManualUnblockEntrySchema(Schema):
@@ -58,7 +59,7 @@ def validate_workflow_data(data: Mapping[str, Any]) -> dict[str, Any]:
     stored children exact.
     """
     try:
-        WorkRequestWorkflowDataSchema().load(dict(data))
+        schema_of(WorkRequestWorkflowDataSchema).load(dict(data))
     except ValidationError as exc:
         messages = exc.messages
         if not isinstance(messages, dict):

@@ -186,7 +186,7 @@ def test_callback_dispatches_on_the_step(
     callback = workflow.create_workflow_callback("summary", "Summary")
     assert (callback.task_type, callback.task_name) == (TaskType.INTERNAL, "workflow")
     workflow.callback(callback)
-    names = [c.workflow_data.get("step") for c in workflow._current_children()]
+    names = [c.workflow_data.get("step") for c in workflow.children_of()]
     assert "summary-noop" in names
     unknown = workflow.create_workflow_callback("no-such-step", "?")
     with pytest.raises(WorkflowRunError, match="no callback for step") as excinfo:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from debusine import models
@@ -202,6 +203,36 @@ def test_exact_structure(
         "parameter_summary": "hello_1.0-1",
         "input_artifacts_ids": [source.id],
     }
+
+
+def test_builds_are_listed_in_the_build_logs_as_they_are_created(
+    db_session: Session,
+    make_workflow: MakeWorkflow,
+    source: models.Artifact,
+    build_logs: models.Collection,
+) -> None:
+    # The on_creation reaction is recorded after the build is created: the
+    # orchestration runs it once the workflow is laid out.
+    root = make_workflow(
+        "sbuild",
+        {
+            "input": {"source_artifact": source.id},
+            "target_distribution": "debian:bookworm",
+            "architectures": ["all", "amd64"],
+        },
+    )
+    orchestrate_workflow(root)
+    builds = {child.workflow_data["step"]: child.id for child in root.children}
+    items = db_session.scalars(
+        select(models.CollectionItem).where(
+            models.CollectionItem.parent_collection_id == build_logs.id,
+            models.CollectionItem.removed_at.is_(None),
+        )
+    ).all()
+    assert sorted(
+        (item.child_type.value, item.data["architecture"], item.data["work_request_id"])
+        for item in items
+    ) == [("b", "all", builds["build-all"]), ("b", "amd64", builds["build-amd64"])]
 
 
 def test_only_architectures_the_source_builds(
