@@ -91,6 +91,7 @@ check-subids:
 # What the worker's tasks run; it reports them when it starts, so install
 # them before `make run`.
 debian-tools:
+	apt-get update -qq
 	apt-get install --no-install-recommends $(DEBIAN_TOOLS)
 
 worker-config: migrate
