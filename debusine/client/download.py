@@ -54,6 +54,13 @@ def should_use_tarball(files: Mapping[str, Any]) -> bool:
     )
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: put it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_verified(
     source: Iterable[bytes],
     destination: Path,
@@ -87,6 +94,8 @@ def _write_verified(
                     f"{destination}: sha256 {digest.hexdigest()} does not match "
                     f"the artifact's {want_sha256}"
                 )
+        # mkstemp made it 0600: give it the mode any new file gets.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -187,3 +188,18 @@ def test_not_a_tarball(served: tuple[str, Served], tmp_path: Path) -> None:
     state.bodies["/t"] = b"this is not gzip"
     with pytest.raises(ClientError, match="is invalid"):
         downloader(base).extract_tarball(f"{base}/t", tmp_path, {"a": spec(b"")})
+
+
+def test_downloaded_file_gets_the_umask_mode(
+    served: tuple[str, Served], tmp_path: Path
+) -> None:
+    base, state = served
+    state.bodies["/f"] = b"good"
+    previous = os.umask(0o022)
+    try:
+        downloader(base).download_file(f"{base}/f", tmp_path / "f", spec(b"good"))
+    finally:
+        os.umask(previous)
+
+    assert (tmp_path / "f").read_bytes() == b"good"
+    assert (tmp_path / "f").stat().st_mode & 0o777 == 0o644
