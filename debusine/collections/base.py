@@ -11,6 +11,7 @@ retention (`debusine.collections.retention`) deletes them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -84,8 +85,9 @@ _CATEGORY_MODULES = (
 )
 
 
+@functools.cache
 def _load_all() -> None:
-    # The category modules register themselves when imported.
+    # The category modules register themselves when imported (once).
     for module in _CATEGORY_MODULES:
         importlib.import_module(f"debusine.collections.{module}")
 

@@ -533,8 +533,8 @@ class Workflow(BaseTask, abc.ABC):
                 or item.category != PROMISE
             ):
                 continue
-            dependency = session.get(
-                WorkRequest, int(item.data["promise_work_request_id"])
+            dependency = OrchestrationRun.of(session).get(
+                session, int(item.data["promise_work_request_id"])
             )
             if dependency is not None and dependency.id != work_request.id:
                 lifecycle.add_dependency(session, work_request, dependency)

@@ -42,6 +42,9 @@ class OrchestrationRun:
     # reactions; their ids, for "has no children but the run's".
     created: list[WorkRequest] = field(default_factory=list)
     created_ids: set[int] = field(default_factory=set)
+    # Not flushed yet, hence not in the identity map: session.get would
+    # flush and query for each.
+    created_by_id: dict[int, WorkRequest] = field(default_factory=dict)
     # Nesting of orchestrate_workflow calls: the outermost one finishes.
     depth: int = 0
 
@@ -61,8 +64,16 @@ class OrchestrationRun:
     def record_created(self, work_request: WorkRequest) -> None:
         self.created.append(work_request)
         self.created_ids.add(work_request.id)
+        self.created_by_id[work_request.id] = work_request
         if work_request.task_type == TaskType.WORKFLOW:
             self.children[work_request.id] = {}
+
+    def get(self, session: Session, work_request_id: int) -> WorkRequest | None:
+        """The work request `work_request_id`, from the run if it made it."""
+        made = self.created_by_id.get(work_request_id)
+        if made is not None and (inspect(made).pending or inspect(made).persistent):
+            return made
+        return session.get(WorkRequest, work_request_id)
 
     def take_created(self) -> list[WorkRequest]:
         """The children created so far that are still in the session."""
@@ -80,6 +91,7 @@ def _forget_children(session: Session, *args: Any) -> None:
     if run is not None:
         run.children.clear()
         run.created_ids.clear()
+        run.created_by_id.clear()
 
 
 def _follow_bulk(orm_execute_state: ORMExecuteState) -> None:
