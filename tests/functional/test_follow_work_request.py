@@ -43,7 +43,9 @@ def _workflow(system: System, name: str, task_data: dict[str, Any]) -> int:
     return int(created["id"])
 
 
-def _follow(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+def _follow(
+    system: System, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     config = system.directory / "client.ini"
     config.write_text(
         "[General]\ndefault-server = local\n\n[server:local]\n"
@@ -52,6 +54,7 @@ def _follow(system: System, *args: str) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [str(BIN / "python"), str(SCRIPT), "--config", str(config), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
@@ -61,10 +64,13 @@ def _follow(system: System, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_follows_a_workflow_to_its_success(system: System) -> None:
     root = _workflow(system, "two", {"children": 2})
+    # As `debusine create-workflow ... | scripts/follow-work-request -`.
+    created = f"result: success\nworkflow_id: {root}\nstatus: pending\n"
 
-    result = _follow(system, str(root), "--interval", "0.5")
+    result = _follow(system, "-", "--interval", "0.5", stdin=created)
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(created)
     assert f"#{root} noop (Workflow) completed/success" in result.stdout
     children = [
         line for line in result.stdout.splitlines() if "(Worker) completed/" in line
@@ -99,3 +105,30 @@ def test_a_missing_configuration_is_one_line(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("follow-work-request: no client configuration")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argument", "stdin", "message"),
+    [
+        ("latest", "", "'latest' is not a work request id (or -)"),
+        ("-", "result: failure\n", "no workflow_id or work_request_id on stdin"),
+    ],
+)
+def test_no_id_is_one_line(
+    tmp_path: Path, argument: str, stdin: str, message: str
+) -> None:
+    config = tmp_path / "client.ini"
+    config.write_text(
+        "[server:local]\napi-url = http://127.0.0.1:9/api\nscope = s\ntoken = t\n"
+    )
+    result = subprocess.run(
+        [str(BIN / "python"), str(SCRIPT), "--config", str(config), argument],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 3
+    assert result.stderr == f"follow-work-request: {message}\n"
