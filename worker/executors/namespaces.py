@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -23,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUBORDINATE_IDS_NEEDED = 65536
+# Where useradd starts allocating blocks (SUB_UID_MIN in login.defs).
+FIRST_SUBORDINATE_ID = 100000
+SUBUID_FILE = Path("/etc/subuid")
+SUBGID_FILE = Path("/etc/subgid")
 INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,34 +39,119 @@ class IdMapping:
     options: tuple[str, ...]
 
 
-def _has_subordinate_ids(file: Path, user: str, uid: int) -> bool:
+@dataclass(frozen=True)
+class SubordinateRange:
+    start: int
+    count: int
+
+
+def _ranges(file: Path) -> list[tuple[str, SubordinateRange]]:
+    """(owner, range) of each well-formed line of a /etc/subuid-like file."""
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return False
+        return []
+    found = []
     for line in lines:
         fields = line.strip().split(":")
-        if len(fields) == 3 and fields[0] in (user, str(uid)):
-            # `--map-auto` takes the user's first block only.
-            return fields[2].isdigit() and int(fields[2]) >= SUBORDINATE_IDS_NEEDED
-    return False
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            found.append((fields[0], SubordinateRange(int(fields[1]), int(fields[2]))))
+    return found
+
+
+def _owner_is(owner: str, user: str, uid: int) -> bool:
+    # As shadow-utils' newuidmap and newgidmap: the owner is the user's name,
+    # its uid (in both files), or another name of the same uid.
+    if owner in (user, str(uid)):
+        return True
+    try:
+        return pwd.getpwnam(owner).pw_uid == uid
+    except KeyError:
+        return False
+
+
+def subordinate_range(file: Path, user: str, uid: int) -> SubordinateRange | None:
+    """The user's first range in `file` big enough for a full mapping."""
+    for owner, found in _ranges(file):
+        if found.count >= SUBORDINATE_IDS_NEEDED and _owner_is(owner, user, uid):
+            return found
+    return None
+
+
+def suggested_line(file: Path, user: str) -> str:
+    """A `file` line giving `user` a block that overlaps no other line's."""
+    start = max(
+        [FIRST_SUBORDINATE_ID]
+        + [found.start + found.count for _owner, found in _ranges(file)]
+    )
+    return f"{user}:{start}:{SUBORDINATE_IDS_NEEDED}"
+
+
+def _user() -> tuple[str, int]:
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name, uid
+    except KeyError:
+        return str(uid), uid
+
+
+def mapping_for(
+    user: str,
+    uid: int,
+    *,
+    subuid: Path = SUBUID_FILE,
+    subgid: Path = SUBGID_FILE,
+    helpers: bool = True,
+) -> tuple[IdMapping, str | None]:
+    """The mapping for `user`, and why it is only `single` (else None).
+
+    Explicit ranges, not `--map-auto`: util-linux 2.38 takes the first line
+    of /etc/subuid whatever its owner (a non-numeric name reads as uid 0),
+    and newuidmap then refuses another user's range.
+    """
+    if not helpers:
+        return IdMapping("single", ("--map-root-user",)), (
+            "newuidmap and newgidmap (package uidmap) are not installed"
+        )
+    uids = subordinate_range(subuid, user, uid)
+    gids = subordinate_range(subgid, user, uid)
+    if uids is None or gids is None:
+        missing = [
+            f"{file} (e.g. the line {suggested_line(file, user)})"
+            for file, found in ((subuid, uids), (subgid, gids))
+            if found is None
+        ]
+        return IdMapping("single", ("--map-root-user",)), (
+            f"{user} has no block of {SUBORDINATE_IDS_NEEDED} ids of its own in "
+            + " nor in ".join(missing)
+        )
+    # Root inside is the user; 1..65536 inside are the start of its block.
+    count = SUBORDINATE_IDS_NEEDED
+    return IdMapping(
+        "full",
+        (
+            "--map-root-user",
+            f"--map-users={uids.start},1,{count}",
+            f"--map-groups={gids.start},1,{count}",
+        ),
+    ), None
 
 
 @functools.cache
 def id_mapping() -> IdMapping:
-    uid = os.geteuid()
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        user = str(uid)
-    if (
-        shutil.which("newuidmap")
-        and shutil.which("newgidmap")
-        and _has_subordinate_ids(Path("/etc/subuid"), user, uid)
-        and _has_subordinate_ids(Path("/etc/subgid"), user, os.getegid())
-    ):
-        return IdMapping("full", ("--map-root-user", "--map-auto"))
-    return IdMapping("single", ("--map-root-user",))
+    user, uid = _user()
+    mapping, reason = mapping_for(
+        user,
+        uid,
+        helpers=bool(shutil.which("newuidmap") and shutil.which("newgidmap")),
+    )
+    if reason:
+        log.warning(
+            "unshare: only root exists in containers, files of other users "
+            "belong to root: %s",
+            reason,
+        )
+    return mapping
 
 
 def user_namespace(mapping: IdMapping) -> list[str]:
@@ -104,6 +196,10 @@ def remove_tree(path: Path, mapping: IdMapping) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# Why the last probe failed (None: it worked), for namespaces_problem().
+_problem: str | None = None
+
+
 @functools.cache
 def namespaces_work() -> bool:
     """Whether this host can build a container: try one on an empty root.
@@ -111,8 +207,20 @@ def namespaces_work() -> bool:
     Its setup succeeds up to running a command the empty root lacks (127);
     a setup failure (no user namespaces, proc masked...) exits 125.
     """
+    global _problem  # cached with the result: see namespaces_problem()
+    _problem = _probe()
+    return _problem is None
+
+
+def namespaces_problem() -> str | None:
+    """Why the unshare executor does not work here, and what to do (else None)."""
+    namespaces_work()
+    return _problem
+
+
+def _probe() -> str | None:
     if shutil.which("unshare") is None:
-        return False
+        return "unshare (package util-linux) is not installed"
     with tempfile.TemporaryDirectory(prefix="debusine-unshare-probe-") as root:
         spec = {"root": root, "mode": "bind", "binds": [], "cwd": "/", "loopback": True}
         try:
@@ -123,9 +231,29 @@ def namespaces_work() -> bool:
                 timeout=30,
                 check=False,
             )
-        except (OSError, subprocess.SubprocessError):
-            return False
+        except (OSError, subprocess.SubprocessError) as error:
+            return f"unshare failed: {error}"
         finally:
             remove_tree(Path(root), id_mapping())
             Path(root).mkdir(exist_ok=True)
-    return result.returncode == 127
+    if result.returncode == 127:
+        return None
+    output = "; ".join(
+        line.strip()
+        for line in result.stderr.decode(errors="replace").splitlines()
+        if line.strip()
+    )
+    problem = f"a test container failed (exit {result.returncode}): {output}"
+    user, _uid = _user()
+    if "newuidmap" in output or "newgidmap" in output:
+        return (
+            f"{problem}; give {user} a block of {SUBORDINATE_IDS_NEEDED} ids of "
+            f"its own in {SUBUID_FILE} and {SUBGID_FILE}, e.g. the lines "
+            f"{suggested_line(SUBUID_FILE, user)} and "
+            f"{suggested_line(SUBGID_FILE, user)}"
+        )
+    return (
+        f"{problem}; check that this kernel lets {user} make user namespaces "
+        "(sysctl user.max_user_namespaces, "
+        "kernel.apparmor_restrict_unprivileged_userns)"
+    )
