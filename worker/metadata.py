@@ -16,6 +16,7 @@ import subprocess
 from typing import Any
 
 from worker.executors import available_executors
+from worker.executors.namespaces import namespaces_problem
 from worker.tasks import worker_tasks
 from worker.tools.versions import tool_metadata
 
@@ -81,8 +82,16 @@ def collect_metadata() -> dict[str, Any]:
     memory = total_physical_memory()
     if memory:
         metadata["system:total_physical_memory"] = memory
-    for name in available_executors():
+    executors = available_executors()
+    for name in executors:
         metadata[f"executor:{name}:available"] = True
+    if "unshare" not in executors:
+        # Else the tasks that need it (sbuild...) stay pending with no word why.
+        log.warning(
+            "the unshare executor is not available, so this worker takes no "
+            "task that needs it (sbuild, autopkgtest...): %s",
+            namespaces_problem(),
+        )
     # `<tool>:available` (what tasks' REQUIRED_TOOLS ask for) and
     # `<tool>:tool_version` of each installed Debian tool.
     metadata.update(tool_metadata())
