@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from debusine.artifacts.categories import ArtifactCategory
+from debusine.collections import ExpectType
 from debusine.tasks import TaskDataError, TaskDataSchema, TaskType, get_task
 from debusine.tasks.fields import BACKENDS, StrictSchema, architecture
 from debusine.workflows.base import Workflow, WorkflowValidationError
@@ -90,11 +91,31 @@ class UpdateEnvironmentsWorkflow(Workflow):
                 laid_out.append((target, codename, arch, task_data))
         return laid_out
 
+    def environments_collection(self) -> str:
+        """The lookup of the collection the tarballs go to; it must exist.
+
+        Checked before any child runs: otherwise mmdebstrap would build
+        for minutes before its event reaction fails to file the tarball.
+        """
+        collection = f"{self.data['vendor']}@debian:environments"
+        try:
+            self.lookup(collection, expect_type=ExpectType.COLLECTION)
+        except LookupError as exc:
+            raise WorkflowValidationError(
+                f"vendor: {exc} in {self.workspace.full_name} or the workspaces it"
+                f" inherits (the tarballs are added to it); create it with"
+                f" `debusine-admin create-collection"
+                f" {self.workspace.full_name} {self.data['vendor']}"
+                f" debian:environments`"
+            ) from exc
+        return collection
+
     def validate_input(self) -> None:
         self.children_data()
+        self.environments_collection()
 
     def populate(self) -> None:
-        collection = f"{self.data['vendor']}@debian:environments"
+        collection = self.environments_collection()
         for target, codename, arch, task_data in self.children_data():
             child = self.work_request_ensure_child(
                 task_type=TaskType.WORKER,

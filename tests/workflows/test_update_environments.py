@@ -6,12 +6,18 @@ import json
 from typing import Any
 
 import pytest
+import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from debusine import models
 from debusine.tasks import TaskDataError
 from debusine.workflows import WorkflowRunError, get_workflow, orchestrate_workflow
 from debusine.workflows.base import WorkflowValidationError
+from tests import factories
+from tests.storage.helpers import make_world
 from tests.workflows.conftest import MakeWorkflow
 from tests.workflows.structure import OPERATIONS, children, promises, rerun, snapshot
 
@@ -21,6 +27,14 @@ TEMPLATE = {
         {"mirror": "http://deb.debian.org/debian", "components": ["main"]}
     ],
 }
+
+
+@pytest.fixture(autouse=True)
+def environments(workspace: models.Workspace) -> models.Collection:
+    """The collection the tarballs go to: without it the workflow is refused."""
+    return factories.CollectionFactory(
+        workspace=workspace, name="debian", category="debian:environments"
+    )
 
 
 def _reaction(codename: str, variant: str | None, backend: str | None) -> Any:
@@ -212,3 +226,84 @@ def test_populate_is_idempotent(
     assert len(json.loads(expected)["children"]) == len(codenames) * len(architectures)
     rerun(root, operations)
     assert snapshot(root) == expected
+
+
+def _sid(vendor: str = "debian") -> dict[str, Any]:
+    return {
+        "vendor": vendor,
+        "targets": [
+            {
+                "codenames": ["sid"],
+                "architectures": ["amd64"],
+                "mmdebstrap_template": TEMPLATE,
+            }
+        ],
+    }
+
+
+def test_a_missing_collection_is_refused_before_any_build(
+    make_workflow: MakeWorkflow, workspace: models.Workspace
+) -> None:
+    root = make_workflow("update_environments", _sid("ubuntu"))
+    expected = (
+        rf"^vendor: ubuntu@debian:environments: no such collection in"
+        rf" {workspace.full_name} or the workspaces it inherits"
+        rf" .*`debusine-admin create-collection"
+        rf" {workspace.full_name} ubuntu debian:environments`$"
+    )
+    with pytest.raises(WorkflowValidationError, match=expected):
+        get_workflow(root).validate_input()
+    # Orchestrating it anyway (e.g. removed since): no mmdebstrap child either.
+    with pytest.raises(WorkflowRunError, match="ubuntu@debian:environments"):
+        orchestrate_workflow(root)
+    assert children(root) == {}
+
+
+def test_the_collection_of_an_inherited_workspace_is_used(
+    make_workflow: MakeWorkflow, workspace: models.Workspace, db_session: Session
+) -> None:
+    parent = factories.WorkspaceFactory(scope=workspace.scope, public=True)
+    factories.CollectionFactory(
+        workspace=parent, name="ubuntu", category="debian:environments"
+    )
+    workspace.set_inheritance(db_session, [parent])
+    db_session.flush()
+    root = make_workflow("update_environments", _sid("ubuntu"))
+    get_workflow(root).validate_input()
+    orchestrate_workflow(root)
+    assert list(children(root)) == ["mmdebstrap-sid-amd64"]
+
+
+def test_the_api_refuses_it_naming_the_collection(
+    webapp: webtest.TestApp, db_session: Session
+) -> None:
+    world = make_world()
+    factories.WorkflowTemplateFactory(
+        workspace=world.system, name="envs", task_name="update_environments"
+    )
+    before = db_session.scalar(select(func.count()).select_from(models.WorkRequest))
+    answer = webapp.post_json(
+        "/api/1.0/workflow/",
+        {"template_name": "envs", "task_data": _sid(), "workspace": "System"},
+        headers={"Token": world.contributor},
+        status=400,
+    )
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json["detail"] == (
+        "vendor: debian@debian:environments: no such collection in debusine/System"
+        " or the workspaces it inherits (the tarballs are added to it); create it"
+        " with `debusine-admin create-collection debusine/System debian"
+        " debian:environments`"
+    )
+    after = db_session.scalar(select(func.count()).select_from(models.WorkRequest))
+    assert after == before
+    # Once the collection exists, the same request is accepted.
+    factories.CollectionFactory(
+        workspace=world.system, name="debian", category="debian:environments"
+    )
+    webapp.post_json(
+        "/api/1.0/workflow/",
+        {"template_name": "envs", "task_data": _sid(), "workspace": "System"},
+        headers={"Token": world.contributor},
+        status=201,
+    )
