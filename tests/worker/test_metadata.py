@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.executors.namespaces import namespaces_work
+from worker.executors.namespaces import id_mapping, namespaces_work
 from worker.metadata import collect_metadata
 
 
@@ -50,7 +50,10 @@ def test_architectures_come_from_dpkg() -> None:
 
 @pytest.mark.parametrize("unshare", ["missing", "refusing"])
 def test_unshare_is_not_announced_where_it_does_not_work(
-    unshare: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    unshare: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     if unshare == "refusing":
         # As on a host whose kernel forbids user namespaces.
@@ -63,8 +66,18 @@ def test_unshare_is_not_announced_where_it_does_not_work(
     namespaces_work.cache_clear()
     try:
         assert "executor:unshare:available" not in collect_metadata()
+        # The administrator learns why at start-up.
+        assert any(
+            record.levelname == "WARNING"
+            and "the unshare executor is not available" in record.message
+            and ("not installed" if unshare == "missing" else "Operation not")
+            in record.message
+            for record in caplog.records
+        )
     finally:
         namespaces_work.cache_clear()
+        # Not the mapping made without newuidmap on PATH.
+        id_mapping.cache_clear()
 
 
 @pytest.mark.skipif(
