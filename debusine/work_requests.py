@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from debusine import event_reactions as reactions
 from debusine.db.ids import next_id
@@ -113,8 +114,9 @@ def create_work_request(
     run before it returns.
 
     `deferred` (workflows laying out many children): the request gets its
-    id from the sequence at once but is not flushed, so the session inserts
-    it with the others in one batch; the caller runs its `on_creation`
+    id from the sequence and every column a value at once, but is not added
+    to the session: the caller inserts it, with the others, in one batch
+    (see debusine.workflows.orchestration_run), and runs its `on_creation`
     reactions (`run_creation_reactions`) once it has recorded them all.
     """
     checked_reactions = reactions.validate_event_reactions(
@@ -126,35 +128,43 @@ def create_work_request(
     dependencies = list(dependencies)
     # Built without autoflush and inserted once, already in the status it
     # may have: an INSERT then an UPDATE per request cost a round trip each.
+    values: dict[str, Any] = {
+        "task_type": task.TASK_TYPE,
+        "task_name": task.TASK_NAME,
+        "task_data": dict(task_data),
+        "version": task.TASK_VERSION,
+        "priority_base": priority_base,
+        "priority_adjustment": priority_adjustment,
+        "workflow_data": dict(workflow_data or {}),
+        "event_reactions": reactions.merge_reactions(
+            reactions.default_reactions(session, workspace.id, task.TASK_TYPE),
+            checked_reactions,
+        ),
+        "unblock_strategy": unblock_strategy,
+        "expiration_delay": expiration_delay,
+        "required_worker_type": needs.worker_type.value if needs.worker_type else None,
+        "required_architecture": needs.architecture,
+        "required_capabilities": sorted(needs.capabilities),
+        "status": WorkRequestStatus.BLOCKED,
+    }
+    # Built without autoflush and inserted once, already in the status it
+    # may have: an INSERT then an UPDATE per request cost a round trip each.
     with session.no_autoflush:
-        work_request = WorkRequest(
-            workspace=workspace,
-            task_type=task.TASK_TYPE,
-            task_name=task.TASK_NAME,
-            task_data=dict(task_data),
-            version=task.TASK_VERSION,
-            created_by=created_by,
-            priority_base=priority_base,
-            priority_adjustment=priority_adjustment,
-            parent=parent,
-            workflow_data=dict(workflow_data or {}),
-            event_reactions=reactions.merge_reactions(
-                reactions.default_reactions(session, workspace.id, task.TASK_TYPE),
-                checked_reactions,
-            ),
-            unblock_strategy=unblock_strategy,
-            expiration_delay=expiration_delay,
-            required_worker_type=needs.worker_type.value if needs.worker_type else None,
-            required_architecture=needs.architecture,
-            required_capabilities=sorted(needs.capabilities),
-            dependencies=[],
-            status=WorkRequestStatus.BLOCKED,
-        )
         if deferred:
-            work_request.id = next_id(session, WorkRequest.__tablename__)
+            work_request = _deferred_work_request(
+                session, values, workspace, parent, created_by
+            )
+        else:
+            work_request = WorkRequest(
+                workspace=workspace,
+                created_by=created_by,
+                parent=parent,
+                dependencies=[],
+                **values,
+            )
         for dependency in dependencies:
             _check_same_root(work_request, dependency)
-            work_request.dependencies.append(dependency)
+            _append_dependency(work_request, dependency)
         # A new request's dependencies are all in memory: no query needed.
         if _may_unblock(
             work_request,
@@ -163,8 +173,8 @@ def create_work_request(
             ),
         ):
             work_request.status = WorkRequestStatus.PENDING
-    session.add(work_request)
     if not deferred:
+        session.add(work_request)
         session.flush()
     if (
         work_request.status == WorkRequestStatus.PENDING
@@ -178,6 +188,55 @@ def create_work_request(
     if not deferred:
         run_creation_reactions(session, work_request)
     return work_request
+
+
+def _deferred_work_request(
+    session: Session,
+    values: dict[str, Any],
+    workspace: Workspace,
+    parent: WorkRequest | None,
+    created_by: User | None,
+) -> WorkRequest:
+    """A request with every column value the database would give it.
+
+    It is inserted without the ORM's unit of work and then treated as
+    loaded: no column may be left for a default, or reading it would
+    query. Its relationships are set as loaded values, without the events
+    that would add it to `parent.children` while it is not in the session.
+    """
+    work_request = WorkRequest(
+        id=next_id(session, WorkRequest.__tablename__),
+        workspace_id=workspace.id,
+        parent_id=parent.id if parent is not None else None,
+        created_by_id=created_by.id if created_by is not None else None,
+        created_at=_now(),
+        **_DEFERRED_DEFAULTS,
+        **values,
+    )
+    set_committed_value(work_request, "workspace", workspace)
+    set_committed_value(work_request, "parent", parent)
+    set_committed_value(work_request, "created_by", created_by)
+    set_committed_value(work_request, "dependencies", [])
+    return work_request
+
+
+# What a new request has unless its creator said otherwise.
+_DEFERRED_DEFAULTS: dict[str, Any] = {
+    "started_at": None,
+    "completed_at": None,
+    "aborted_by_id": None,
+    "result": WorkRequestResult.NONE,
+    "worker_id": None,
+    "configured_task_data": None,
+    "dynamic_task_data": None,
+    "output_data": None,
+    "workflow_template_id": None,
+    "internal_collection_id": None,
+    "supersedes_id": None,
+    "workflow_runtime_status": None,
+    "workflow_last_activity_at": None,
+    "workflows_need_update": False,
+}
 
 
 def run_creation_reactions(session: Session, work_request: WorkRequest) -> None:
@@ -214,7 +273,7 @@ def add_dependency(
     _check_same_root(work_request, dependency)
     if dependency in work_request.dependencies:
         return
-    work_request.dependencies.append(dependency)
+    _append_dependency(work_request, dependency)
     if (
         work_request.status == WorkRequestStatus.PENDING
         and work_request.worker_id is None
@@ -224,6 +283,17 @@ def add_dependency(
         work_request.status = WorkRequestStatus.BLOCKED
     # Not flushed: the next flush (or query) writes it with whatever else
     # the caller changes, in one batch rather than a round trip each.
+
+
+def _append_dependency(work_request: WorkRequest, dependency: WorkRequest) -> None:
+    if inspect(work_request).transient:
+        # A deferred request, not in the session yet: no attribute event,
+        # which would list it in the dependency's `reverse_dependencies`
+        # for a flush that cannot write it. Its dependency rows are
+        # inserted with it (debusine.workflows.orchestration_run).
+        list.append(work_request.dependencies, dependency)
+    else:
+        work_request.dependencies.append(dependency)
 
 
 def _may_unblock(work_request: WorkRequest, *, has_unfinished: bool) -> bool:

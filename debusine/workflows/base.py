@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, inspect, select
 from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
 from debusine import work_requests as lifecycle
@@ -80,10 +81,15 @@ workflow_root = root_of
 
 
 def _session_of(work_request: WorkRequest) -> Session:
-    session = object_session(work_request)
-    if session is None:
-        raise RuntimeError(f"work request {work_request.id} is not in a session")
-    return session
+    # A child created in this orchestration may not be attached yet (see
+    # orchestration_run): its ancestors' session is the one.
+    node: WorkRequest | None = work_request
+    while node is not None:
+        session = object_session(node)
+        if session is not None:
+            return session
+        node = node.parent
+    raise RuntimeError(f"work request {work_request.id} is not in a session")
 
 
 def _canonical(data: Mapping[str, Any]) -> str:
@@ -111,6 +117,22 @@ def ensure_internal_collection(work_request: WorkRequest) -> Collection:
     root.internal_collection = collection
     session.flush()
     return collection
+
+
+@functools.cache
+def _current_children_statement() -> Select[tuple[WorkRequest]]:
+    # Built once: a new alias each time would miss SQLAlchemy's compiled
+    # statement cache.
+    newer = aliased(WorkRequest)
+    return (
+        select(WorkRequest)
+        .where(WorkRequest.parent_id == bindparam("parent"))
+        .where(~exists().where(newer.supersedes_id == WorkRequest.id))
+        .order_by(WorkRequest.id)
+        # Populating again adds dependencies to existing children: load
+        # them all at once rather than one lazy load each.
+        .options(selectinload(WorkRequest.dependencies))
+    )
 
 
 class Workflow(BaseTask, abc.ABC):
@@ -328,17 +350,8 @@ class Workflow(BaseTask, abc.ABC):
 
     def _current_children(self, workflow: WorkRequest) -> list[WorkRequest]:
         """Children of `workflow` that no retry superseded, oldest first."""
-        newer = aliased(WorkRequest)
         return list(
-            self.session.scalars(
-                select(WorkRequest)
-                .where(WorkRequest.parent_id == workflow.id)
-                .where(~exists().where(newer.supersedes_id == WorkRequest.id))
-                .order_by(WorkRequest.id)
-                # Populating again adds dependencies to existing children:
-                # load them all at once rather than one lazy load each.
-                .options(selectinload(WorkRequest.dependencies))
-            )
+            self.session.scalars(_current_children_statement(), {"parent": workflow.id})
         )
 
     @staticmethod
@@ -392,9 +405,13 @@ class Workflow(BaseTask, abc.ABC):
             if key in index:
                 return index[key]
         parent = self.work_request
-        # Inserted with the other children at the next flush; its
-        # on_creation reactions run once the orchestration has laid
-        # everything out (reactions may be added to it after this returns).
+        run = OrchestrationRun.of(self.session)
+        # Within orchestrate_workflow, inserted with the other children
+        # before the next statement, and its on_creation reactions run once
+        # everything is laid out (reactions may be added to it after this
+        # returns). Called on its own (tests, scripts), a child is created
+        # and flushed at once, as any work request.
+        deferred = run.depth > 0
         child = lifecycle.create_work_request(
             self.session,
             workspace=parent.workspace,
@@ -405,9 +422,12 @@ class Workflow(BaseTask, abc.ABC):
             priority_base=parent.priority_effective + relative_priority,
             parent=parent,
             workflow_data=workflow_data,
-            deferred=True,
+            deferred=deferred,
         )
-        OrchestrationRun.of(self.session).record_created(child)
+        if deferred:
+            run.record_created(child)
+        elif child.task_type == TaskType.WORKFLOW:
+            run.children[child.id] = {}
         index[self._child_key(child)] = child
         return child
 
@@ -597,9 +617,16 @@ def orchestrate_workflow(work_request: WorkRequest) -> None:
 
 def _finish_run(session: Session, run: OrchestrationRun) -> None:
     """Everything is laid out: the new children's on_creation reactions run."""
-    for child in run.take_created():
+    run.insert_unsaved(session)
+    created = run.take_created()
+    for child in created:
         lifecycle.run_creation_reactions(session, child)
     session.flush()
+    # The children were inserted without the ORM's events: a parent's
+    # `children`, if loaded, must be read again.
+    for parent in {id(c.parent): c.parent for c in created if c.parent}.values():
+        if inspect(parent).persistent:
+            session.expire(parent, ["children"])
 
 
 def _orchestrate(session: Session, work_request: WorkRequest) -> None:

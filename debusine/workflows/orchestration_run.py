@@ -13,9 +13,13 @@ it, the transaction), they share an `OrchestrationRun`:
   outermost call has laid everything out: workflows record reactions on a
   child after creating it (`record_build_log`...), and those must run too.
 
-Children are created `deferred` (see `create_work_request`): their ids come
-from the sequence, and the session inserts them in batches at its next
-flush instead of one round trip each.
+Children are created `deferred` (see `create_work_request`): complete, with
+their ids from the sequence, but outside the session. Before the session's
+next statement or flush, the run inserts all those not inserted yet with one
+multi-row INSERT (and one for their dependencies), then attaches them to the
+session as loaded objects: the ORM's unit of work, which costs more per
+object than the INSERT itself, never sees them as new. Changes made to them
+afterwards are ordinary updates.
 """
 
 from __future__ import annotations
@@ -23,10 +27,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+)
+from sqlalchemy.orm.attributes import set_committed_value
 
 from debusine.models import WorkRequest
+from debusine.models.work_requests import work_request_dependency
 from debusine.tasks import TaskType
 
 _KEY = "debusine.orchestration_run"
@@ -45,6 +56,8 @@ class OrchestrationRun:
     # Not flushed yet, hence not in the identity map: session.get would
     # flush and query for each.
     created_by_id: dict[int, WorkRequest] = field(default_factory=dict)
+    # Created, not inserted yet (see insert_unsaved).
+    unsaved: list[WorkRequest] = field(default_factory=list)
     # Nesting of orchestrate_workflow calls: the outermost one finishes.
     depth: int = 0
 
@@ -62,6 +75,9 @@ class OrchestrationRun:
         session.info.pop(_KEY, None)
 
     def record_created(self, work_request: WorkRequest) -> None:
+        """A deferred child (see `create_work_request`): inserted before the
+        session next talks to the database."""
+        self.unsaved.append(work_request)
         self.created.append(work_request)
         self.created_ids.add(work_request.id)
         self.created_by_id[work_request.id] = work_request
@@ -71,9 +87,36 @@ class OrchestrationRun:
     def get(self, session: Session, work_request_id: int) -> WorkRequest | None:
         """The work request `work_request_id`, from the run if it made it."""
         made = self.created_by_id.get(work_request_id)
-        if made is not None and (inspect(made).pending or inspect(made).persistent):
+        if made is not None and not (inspect(made).detached or inspect(made).deleted):
             return made
         return session.get(WorkRequest, work_request_id)
+
+    def insert_unsaved(self, session: Session) -> None:
+        """Insert the children created since the last time, in one batch."""
+        if not self.unsaved:
+            return
+        batch, self.unsaved = self.unsaved, []
+        for work_request in batch:
+            # A relationship from an object in the session (a promise's
+            # workflow, a dependency) may have cascaded it in as pending.
+            if inspect(work_request).pending:
+                session.expunge(work_request)
+        connection = session.connection()
+        connection.execute(insert(WorkRequest), [_row(wr) for wr in batch])
+        dependencies = [
+            {"work_request_id": wr.id, "dependency_id": dependency.id}
+            for wr in batch
+            for dependency in wr.dependencies
+        ]
+        if dependencies:
+            connection.execute(insert(work_request_dependency), dependencies)
+        for work_request in batch:
+            _forget_backref_changes(work_request)
+            make_transient_to_detached(work_request)
+        # Only now: adding one cascades to those it refers to, which must
+        # already be known as rows (detached), not as new objects.
+        for work_request in batch:
+            session.add(work_request)
 
     def take_created(self) -> list[WorkRequest]:
         """The children created so far that are still in the session."""
@@ -82,11 +125,39 @@ class OrchestrationRun:
         return [wr for wr in created if inspect(wr).persistent or inspect(wr).pending]
 
 
-def _forget_children(session: Session, *args: Any) -> None:
-    # A rollback (of the transaction or of a savepoint) takes back rows the
-    # indexes may hold, and a bulk statement (a retry re-pointing
-    # dependencies...) may change them: let them load again from the
-    # database (which the autoflush first brings up to date).
+def _row(work_request: WorkRequest) -> dict[str, Any]:
+    values = inspect(work_request).dict
+    return {column.key: values[column.key] for column in _COLUMNS}
+
+
+_COLUMNS = tuple(inspect(WorkRequest).columns)
+
+
+def _forget_backref_changes(work_request: WorkRequest) -> None:
+    # The parent's `children` and each dependency's `reverse_dependencies`,
+    # if loaded, recorded this request as added: the rows are in now, so
+    # the unit of work must not insert them again.
+    parent = work_request.parent
+    if parent is not None and "children" in inspect(parent).dict:
+        set_committed_value(parent, "children", list(parent.children))
+    for dependency in work_request.dependencies:
+        if "reverse_dependencies" in inspect(dependency).dict:
+            set_committed_value(
+                dependency,
+                "reverse_dependencies",
+                list(dependency.reverse_dependencies),
+            )
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    run = session.info.get(_KEY)
+    if run is not None:
+        run.insert_unsaved(session)
+
+
+def _forget_children(session: Session) -> None:
+    # A bulk statement (a retry re-pointing dependencies...) may change what
+    # the indexes hold: let them load again from the database.
     run = session.info.get(_KEY)
     if run is not None:
         run.children.clear()
@@ -94,9 +165,25 @@ def _forget_children(session: Session, *args: Any) -> None:
         run.created_by_id.clear()
 
 
-def _follow_bulk(orm_execute_state: ORMExecuteState) -> None:
+def _forget_rolled_back(session: Session, *args: Any) -> None:
+    # A rollback (of the transaction or of a savepoint) takes back rows the
+    # indexes may hold, and the children not inserted yet belong to the
+    # workflow code that failed.
+    run = session.info.get(_KEY)
+    if run is not None:
+        _forget_children(session)
+        run.unsaved.clear()
+
+
+def _before_statement(orm_execute_state: ORMExecuteState) -> None:
+    session = orm_execute_state.session
+    run = session.info.get(_KEY)
+    if run is None:
+        return
+    # What the statement reads or changes must include the run's children.
+    run.insert_unsaved(session)
     if not orm_execute_state.is_select:
-        _forget_children(orm_execute_state.session)
+        _forget_children(session)
 
 
 def _follow_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -104,8 +191,9 @@ def _follow_transaction_end(session: Session, transaction: SessionTransaction) -
         OrchestrationRun.end(session)
 
 
-event.listen(Session, "after_soft_rollback", _forget_children)
-event.listen(Session, "do_orm_execute", _follow_bulk)
+event.listen(Session, "after_soft_rollback", _forget_rolled_back)
+event.listen(Session, "do_orm_execute", _before_statement)
+event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "after_transaction_end", _follow_transaction_end)
 
 __all__ = ["OrchestrationRun"]
