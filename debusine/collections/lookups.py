@@ -222,7 +222,6 @@ def _first_segment(
         name, category = segment, default_category
     if not name or not category:
         raise InvalidLookup(f"{segment}: the first segment must be NAME@CATEGORY")
-    visible = _visible_workspace_ids(actor)
     if category == "artifacts":
         if not name.isdigit():
             raise InvalidLookup(f"{segment}: expected NNN@artifacts")
@@ -232,7 +231,8 @@ def _first_segment(
         if artifact is None:
             artifact = session.scalar(
                 select(Artifact).where(
-                    Artifact.id == int(name), Artifact.workspace_id.in_(visible)
+                    Artifact.id == int(name),
+                    Artifact.workspace_id.in_(_visible_workspace_ids(actor)),
                 )
             )
             if artifact is not None:
@@ -250,7 +250,8 @@ def _first_segment(
         elif name.isdigit():
             collection = session.scalar(
                 select(Collection).where(
-                    Collection.id == int(name), Collection.workspace_id.in_(visible)
+                    Collection.id == int(name),
+                    Collection.workspace_id.in_(_visible_workspace_ids(actor)),
                 )
             )
         else:
