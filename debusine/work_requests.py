@@ -360,6 +360,21 @@ def unblock(session: Session, work_request: WorkRequest) -> bool:
     return True
 
 
+def accept_manual_unblock(session: Session, work_request: WorkRequest) -> None:
+    """A reviewer accepted a request blocked for a manual review: it may run.
+
+    Its `on_unblock` reactions run, as for any request that stops waiting.
+    """
+    if work_request.status != WorkRequestStatus.BLOCKED:
+        raise WorkRequestStateError(
+            f"Work request {work_request.id} is {work_request.status.value},"
+            " not blocked"
+        )
+    work_request.status = WorkRequestStatus.PENDING
+    session.flush()
+    reactions.run_reactions(session, work_request, reactions.ON_UNBLOCK)
+
+
 def unblock_children(
     session: Session,
     parent: WorkRequest,
@@ -831,6 +846,7 @@ def retry(
     if can_be_automatically_unblocked(session, new):
         new.status = WorkRequestStatus.PENDING
         session.flush()
+        reactions.run_reactions(session, new, reactions.ON_UNBLOCK)
     return new
 
 

@@ -25,6 +25,7 @@ from debusine.event_reactions import (
 from debusine.models import (
     CollectionItem,
     TaskType,
+    UnblockStrategy,
     WorkRequest,
     WorkRequestResult,
     WorkRequestStatus,
@@ -33,9 +34,11 @@ from debusine.models.work_requests import NotificationMethod
 from debusine.orchestration.scheduler import assign_many
 from debusine.work_requests import (
     Completion,
+    accept_manual_unblock,
     complete_many,
     create_work_request,
     mark_completed,
+    retry,
 )
 from debusine.workflows import Workflow, get_workflow
 from tests import factories
@@ -376,6 +379,52 @@ def test_on_creation_and_on_unblock(
 
     assert second.status == WorkRequestStatus.PENDING
     assert sorted(active(db_session, target)) == ["created-second", "unblocked-second"]
+
+
+def _unblocked_reaction(target: models.Collection, name: str) -> dict[str, Any]:
+    return {
+        "action": "update-collection-with-data",
+        "collection": target.id,
+        "category": "debusine:test",
+        "name_template": name,
+        "data": {},
+    }
+
+
+def test_a_manually_accepted_request_runs_its_on_unblock_reactions(
+    db_session: Session, workspace: models.Workspace
+) -> None:
+    target = scratch(workspace)
+    reviewed = make(
+        db_session,
+        workspace,
+        unblock_strategy=UnblockStrategy.MANUAL,
+        event_reactions={"on_unblock": [_unblocked_reaction(target, "accepted")]},
+    )
+    assert reviewed.status == WorkRequestStatus.BLOCKED
+
+    accept_manual_unblock(db_session, reviewed)
+
+    assert reviewed.status == WorkRequestStatus.PENDING
+    assert list(active(db_session, target)) == ["accepted"]
+
+
+def test_a_retry_that_may_run_at_once_runs_its_on_unblock_reactions(
+    db_session: Session, workspace: models.Workspace
+) -> None:
+    target = scratch(workspace)
+    failed = make(
+        db_session,
+        workspace,
+        event_reactions={"on_unblock": [_unblocked_reaction(target, "retried")]},
+    )
+    mark_completed(db_session, failed, "failure")
+    assert list(active(db_session, target)) == []
+
+    new = retry(db_session, failed)
+
+    assert new.status == WorkRequestStatus.PENDING
+    assert list(active(db_session, target)) == ["retried"]
 
 
 def test_retry_with_delays_waits_then_gives_up(

@@ -53,6 +53,7 @@ from debusine.views.api.pagination import paginate
 from debusine.work_requests import (
     WorkRequestStateError,
     abort,
+    accept_manual_unblock,
     create_work_request,
     retry,
     set_priority_adjustment,
@@ -530,8 +531,7 @@ def unblock_view(request: Request) -> dict[str, Any]:
     work_request.workflow_data = workflow_data
     request.db.flush()
     if body["action"] == "accept":
-        work_request.status = WorkRequestStatus.PENDING
-        request.db.flush()
+        accept_manual_unblock(request.db, work_request)
         notify_orchestrator(request)
     elif body["action"] == "reject":
         stop_on_workers(request, abort(request.db, work_request, user))
