@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from debusine.collections.lookups import ExpectType, lookup_single
-from debusine.models import Collection, WorkRequest
+from debusine.collections.lookups import ExpectType, LookupResult, lookup_single
+from debusine.models import Artifact, Collection, WorkRequest
 from debusine.permissions import Actor
 
 
@@ -54,16 +54,25 @@ class WorkRequestContext:
 
     def collection(self, lookup: str | int) -> Collection:
         """The collection `lookup` names, as the work request sees it."""
-        result = lookup_single(
+        collection = self._lookup(lookup, ExpectType.COLLECTION).collection
+        assert collection is not None
+        return collection
+
+    def artifact(self, lookup: str | int) -> Artifact:
+        """The artifact `lookup` names, as the work request sees it."""
+        artifact = self._lookup(lookup, ExpectType.ARTIFACT).artifact
+        assert artifact is not None
+        return artifact
+
+    def _lookup(self, lookup: str | int, expect_type: ExpectType) -> LookupResult:
+        return lookup_single(
             self.session,
             lookup,
             workspace=self.work_request.workspace,
             actor=self.actor,
-            expect_type=ExpectType.COLLECTION,
+            expect_type=expect_type,
             workflow_root=self.root,
         )
-        assert result.collection is not None
-        return result.collection
 
     @property
     def item_creator(self) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from debusine.artifacts.categories import ArtifactCategory
-from debusine.collections.lookups import ExpectType, lookup_single
 from debusine.models import Artifact, FileInArtifact, FileInStore, FileStore
 from debusine.models.files import FileStoreBackend
 from debusine.orchestration.server_tasks import (
@@ -88,16 +87,7 @@ def _upload_artifact(context: ServerTaskContext) -> Artifact:
     dynamic = context.work_request.dynamic_task_data or {}
     artifact_id = dynamic.get("upload_id")
     if artifact_id is None:
-        result = lookup_single(
-            context.session,
-            context.data["input"]["upload"],
-            workspace=context.work_request.workspace,
-            actor=context.actor,
-            expect_type=ExpectType.ARTIFACT,
-            workflow_root=context.root,
-        )
-        assert result.artifact is not None
-        return result.artifact
+        return context.artifact(context.data["input"]["upload"])
     artifact = context.session.get(Artifact, artifact_id)
     if artifact is None:
         raise ServerTaskFailed(
