@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
 )
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import sqltypes
 
 from debusine.models import WorkRequest
 from debusine.models.work_requests import work_request_dependency
@@ -102,7 +103,12 @@ class OrchestrationRun:
             if inspect(work_request).pending:
                 session.expunge(work_request)
         connection = session.connection()
-        connection.execute(insert(WorkRequest), [_row(wr) for wr in batch])
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for work_request in batch:
+            row = _row(work_request)
+            by_columns.setdefault(tuple(row), []).append(row)
+        for rows in by_columns.values():
+            connection.execute(insert(WorkRequest), rows)
         dependencies = [
             {"work_request_id": wr.id, "dependency_id": dependency.id}
             for wr in batch
@@ -127,10 +133,19 @@ class OrchestrationRun:
 
 def _row(work_request: WorkRequest) -> dict[str, Any]:
     values = inspect(work_request).dict
-    return {column.key: values[column.key] for column in _COLUMNS}
+    return {
+        column.key: values[column.key]
+        for column in _COLUMNS
+        # A None JSON value would be stored as JSON `null`, not SQL NULL
+        # ("no dynamic data yet" is NULL): left out, the column is NULL.
+        if not (column.key in _JSON_COLUMNS and values[column.key] is None)
+    }
 
 
 _COLUMNS = tuple(inspect(WorkRequest).columns)
+_JSON_COLUMNS = frozenset(
+    column.key for column in _COLUMNS if isinstance(column.type, sqltypes.JSON)
+)
 
 
 def _forget_backref_changes(work_request: WorkRequest) -> None:

@@ -334,6 +334,32 @@ def test_orchestrate_populates_and_unblocks(
     ]
 
 
+def test_orchestrated_children_are_stored_as_if_created_one_by_one(
+    db_session: Session, make_workflow: MakeWorkflow
+) -> None:
+    # The batch insert must store what the ORM would: SQL NULL (not JSON
+    # null) for data not computed yet, which the scheduler looks for.
+    root = make_workflow("noop", {"children": 2, "callback": True})
+    orchestrate_workflow(root)
+    db_session.expire_all()
+    rows = db_session.execute(
+        select(
+            models.WorkRequest.id,
+            models.WorkRequest.dynamic_task_data.is_(None),
+            models.WorkRequest.configured_task_data.is_(None),
+            models.WorkRequest.output_data.is_(None),
+            models.WorkRequest.created_at.is_not(None),
+        ).where(models.WorkRequest.parent_id == root.id)
+    ).all()
+    assert len(rows) == 3
+    children = {c.id: c for c in root.children}
+    for work_request_id, *checks in rows:
+        child = children[work_request_id]
+        # noop children are prepared at creation (they look nothing up).
+        expected_dynamic = child.task_type != models.TaskType.WORKER
+        assert checks == [expected_dynamic, expected_dynamic, True, True]
+
+
 def test_orchestrate_completes_a_workflow_without_children(
     make_workflow: MakeWorkflow,
 ) -> None:
