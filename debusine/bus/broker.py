@@ -8,6 +8,7 @@ to, `handlers` (the database, in production).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import queue
@@ -35,6 +36,7 @@ from debusine.bus.messages import (
 )
 
 log = logging.getLogger(__name__)
+_BROKER_NUMBERS = itertools.count(1)
 
 # How many messages the loop reads before it settles them and looks at
 # timers and commands.
@@ -153,7 +155,9 @@ class Broker:
         self._router.curve_publickey = server_public_key
         self._bind(bind, bind_timeout)
         self.endpoint: str = self._router.getsockopt(zmq.LAST_ENDPOINT).decode()
-        wake_address = f"inproc://debusine-broker-wake-{id(self)}"
+        # Unique per broker for the process's life: id(self) can be reused
+        # by a new broker while an old one's socket is still bound.
+        wake_address = f"inproc://debusine-broker-wake-{next(_BROKER_NUMBERS)}"
         self._wake_rx = self._context.socket(zmq.PAIR)
         self._wake_rx.linger = 0
         self._wake_rx.bind(wake_address)
