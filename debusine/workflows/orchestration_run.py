@@ -103,11 +103,16 @@ class OrchestrationRun:
             if inspect(work_request).pending:
                 session.expunge(work_request)
         connection = session.connection()
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # One INSERT per run of rows with the same columns, in creation
+        # order: a parent (or dependency) is always inserted first.
+        runs: list[list[dict[str, Any]]] = []
         for work_request in batch:
             row = _row(work_request)
-            by_columns.setdefault(tuple(row), []).append(row)
-        for rows in by_columns.values():
+            if runs and runs[-1][0].keys() == row.keys():
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+        for rows in runs:
             connection.execute(insert(WorkRequest), rows)
         dependencies = [
             {"work_request_id": wr.id, "dependency_id": dependency.id}
