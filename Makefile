@@ -68,21 +68,15 @@ run: migrate
 # when the worker is created), with the server's bus public key.
 # sbuild, autopkgtest and the unshare executor need subordinate ids for the
 # user the worker runs as; say how to add them rather than edit /etc here.
-# For root, util-linux 2.38's `unshare --map-auto` takes the file's first
-# line whose name is not a number (it reads any name as uid 0), e.g. the
-# embedded_postgres user's that useradd added: root's must come first.
+# (The worker maps its own block explicitly, wherever its line is: see
+# worker/executors/namespaces.py.)
 check-subids:
 	@user=$$(id -un); for file in /etc/subuid /etc/subgid; do \
 	  line=$$(grep -m 1 "^$$user:" $$file 2>/dev/null) || line=; \
 	  if [ -z "$$line" ]; then \
 	    add="echo $$user:200000:65536 >> $$file"; \
-	    if [ "$$(id -u)" = 0 ] && [ -s $$file ]; then add="sed -i '1i root:200000:65536' $$file"; fi; \
 	    echo "warning: no $$user entry in $$file: the local worker cannot run sbuild," \
 	      "autopkgtest or unshare tasks; as root: $$add" >&2; \
-	  elif [ "$$(id -u)" = 0 ] && ! head -n 1 $$file | grep -q "^root:"; then \
-	    echo "warning: root's entry is not the first line of $$file: unshare would map" \
-	      "the worker's containers onto another user's ids (no sbuild, autopkgtest or" \
-	      "unshare tasks); move it first: sed -i '/^root:/d;1i $$line' $$file" >&2; \
 	  fi; \
 	done; command -v newuidmap >/dev/null || \
 	  echo "warning: no newuidmap: as root, apt-get install uidmap (or make debian-tools)" >&2; \
