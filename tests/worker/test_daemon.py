@@ -238,6 +238,9 @@ def test_tasks_use_the_configured_environment_cache(
     ).start()
     try:
         handlers.assignments.append(assignment(31, task_name="testcache"))
+        # As the server does when it creates work: the worker may already
+        # be connected and idle (it was, on a loaded CI machine).
+        broker.notify_work_available()
         result, _ = wait_for(lambda: finished(handlers, 31), timeout=20)
     finally:
         daemon.stop()
