@@ -126,8 +126,6 @@ def create_work_request(
     task.compute_dynamic_data()  # dry run: refuse what cannot be resolved
     needs = task.worker_requirements()
     dependencies = list(dependencies)
-    # Built without autoflush and inserted once, already in the status it
-    # may have: an INSERT then an UPDATE per request cost a round trip each.
     values: dict[str, Any] = {
         "task_type": task.TASK_TYPE,
         "task_name": task.TASK_NAME,
@@ -354,10 +352,15 @@ def unblock(session: Session, work_request: WorkRequest) -> bool:
         return False
     if not can_be_automatically_unblocked(session, work_request):
         return False
+    _become_pending(session, work_request)
+    return True
+
+
+def _become_pending(session: Session, work_request: WorkRequest) -> None:
+    """It stops waiting: pending, then its `on_unblock` reactions run."""
     work_request.status = WorkRequestStatus.PENDING
     session.flush()
     reactions.run_reactions(session, work_request, reactions.ON_UNBLOCK)
-    return True
 
 
 def accept_manual_unblock(session: Session, work_request: WorkRequest) -> None:
@@ -370,9 +373,7 @@ def accept_manual_unblock(session: Session, work_request: WorkRequest) -> None:
             f"Work request {work_request.id} is {work_request.status.value},"
             " not blocked"
         )
-    work_request.status = WorkRequestStatus.PENDING
-    session.flush()
-    reactions.run_reactions(session, work_request, reactions.ON_UNBLOCK)
+    _become_pending(session, work_request)
 
 
 def unblock_children(
@@ -844,9 +845,7 @@ def retry(
     session.flush()
     session.expire(work_request, ["reverse_dependencies"])
     if can_be_automatically_unblocked(session, new):
-        new.status = WorkRequestStatus.PENDING
-        session.flush()
-        reactions.run_reactions(session, new, reactions.ON_UNBLOCK)
+        _become_pending(session, new)
     return new
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from debusine.collections.base import (
     CollectionManager,
@@ -14,6 +14,7 @@ from debusine.collections.base import (
     active_items,
     register,
 )
+from debusine.db.transaction_cache import TransactionCache
 from debusine.models import Artifact, CollectionItem
 
 PROMISE = "debusine:promise"
@@ -79,62 +80,41 @@ class WorkflowInternalManager(CollectionManager):
 # is small and only this transaction's workflow adds to it, so its active
 # items are loaded once per transaction and kept up to date from the
 # session's own writes; any bulk statement, detached item or end of
-# transaction drops the cache.
-
-_CACHE_KEY = "debusine.workflow_internal_items"
+# transaction drops the cache (see TransactionCache).
 
 
-def _cache(session: Session) -> dict[int, dict[str, CollectionItem]]:
-    cache: dict[int, dict[str, CollectionItem]] = session.info.setdefault(
-        _CACHE_KEY, {}
-    )
-    return cache
+class _ItemCache(TransactionCache):
+    """Collection id -> {name: active item}, following the session's writes."""
 
+    def __init__(self) -> None:
+        super().__init__("workflow_internal_items", (CollectionItem,))
+        event.listen(Session, "persistent_to_detached", self._follow_detach)
+        event.listen(Session, "deleted_to_detached", self._follow_detach)
 
-def _drop_cache(session: Session, *args: Any) -> None:
-    session.info.pop(_CACHE_KEY, None)
-
-
-def _follow_flush(session: Session, flush_context: Any) -> None:
-    cache = session.info.get(_CACHE_KEY)
-    if not cache:
-        return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, CollectionItem):
-            continue
-        collection_id = inspect(obj).dict.get("parent_collection_id")
-        if collection_id is None:
-            cache.clear()
+    def _follow_flush(self, session: Session, flush_context: Any) -> None:
+        # Updated rather than dropped: a populate adds items all the time.
+        cache = session.info.get(self.key)
+        if not cache:
             return
-        items = cache.get(collection_id)
-        if items is None:
-            continue
-        if obj in session.new and obj.removed_at is None:
-            items[obj.name] = obj
-        else:
-            # Removed, deleted or changed: load the collection again.
-            del cache[collection_id]
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if not isinstance(obj, CollectionItem):
+                continue
+            collection_id = inspect(obj).dict.get("parent_collection_id")
+            if collection_id is None:
+                cache.clear()
+                return
+            items = cache.get(collection_id)
+            if items is None:
+                continue
+            if obj in session.new and obj.removed_at is None:
+                items[obj.name] = obj
+            else:
+                # Removed, deleted or changed: load the collection again.
+                del cache[collection_id]
+
+    def _follow_detach(self, session: Session, instance: object) -> None:
+        if isinstance(instance, CollectionItem):
+            self._drop(session)
 
 
-def _follow_bulk(orm_execute_state: ORMExecuteState) -> None:
-    if not orm_execute_state.is_select:
-        _drop_cache(orm_execute_state.session)
-
-
-def _follow_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    # Flushes run in subtransactions of their own: only the outermost counts.
-    if transaction.parent is None:
-        _drop_cache(session)
-
-
-def _follow_detach(session: Session, instance: object) -> None:
-    if isinstance(instance, CollectionItem):
-        _drop_cache(session)
-
-
-event.listen(Session, "after_flush", _follow_flush)
-event.listen(Session, "do_orm_execute", _follow_bulk)
-event.listen(Session, "after_transaction_end", _follow_transaction_end)
-event.listen(Session, "after_soft_rollback", _drop_cache)
-event.listen(Session, "persistent_to_detached", _follow_detach)
-event.listen(Session, "deleted_to_detached", _follow_detach)
+_cache = _ItemCache()

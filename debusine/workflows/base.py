@@ -335,7 +335,7 @@ class Workflow(BaseTask, abc.ABC):
         index = run.children.get(workflow.id)
         if index is None:
             index = run.children[workflow.id] = {}
-            if workflow.id not in run.created_ids:
+            if workflow.id not in run.created_by_id:
                 for child in self._current_children(workflow):
                     index.setdefault(self._child_key(child), child)
         return index

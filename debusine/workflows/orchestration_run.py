@@ -51,11 +51,11 @@ class OrchestrationRun:
     # Per workflow id: its current children by key (see Workflow._child_key).
     children: dict[int, dict[ChildKey, WorkRequest]] = field(default_factory=dict)
     # Work requests created in this run, in order, for their on_creation
-    # reactions; their ids, for "has no children but the run's".
+    # reactions.
     created: list[WorkRequest] = field(default_factory=list)
-    created_ids: set[int] = field(default_factory=set)
-    # Not flushed yet, hence not in the identity map: session.get would
-    # flush and query for each.
+    # The same by id: a workflow among them has no children but the run's,
+    # and they may not be in the identity map yet (session.get would flush
+    # and query for each).
     created_by_id: dict[int, WorkRequest] = field(default_factory=dict)
     # Created, not inserted yet (see insert_unsaved).
     unsaved: list[WorkRequest] = field(default_factory=list)
@@ -80,7 +80,6 @@ class OrchestrationRun:
         session next talks to the database."""
         self.unsaved.append(work_request)
         self.created.append(work_request)
-        self.created_ids.add(work_request.id)
         self.created_by_id[work_request.id] = work_request
         if work_request.task_type == TaskType.WORKFLOW:
             self.children[work_request.id] = {}
@@ -181,7 +180,6 @@ def _forget_children(session: Session) -> None:
     run = session.info.get(_KEY)
     if run is not None:
         run.children.clear()
-        run.created_ids.clear()
         run.created_by_id.clear()
 
 
