@@ -18,7 +18,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from debusine.db.ids import next_id
 from debusine.models import (
     Artifact,
     Collection,
@@ -29,6 +31,14 @@ from debusine.models import (
     WorkRequest,
 )
 from debusine.models.validation import DomainError
+
+
+# A list in `session.info` while a workflow orchestration lays out children
+# (see debusine.workflows.orchestration_run): a manager that needs no id at
+# once (FLUSH_ON_ADD false) builds each new item complete, id included, and
+# appends it there instead of adding it to the session; the orchestration
+# inserts them all in one batch before the session's next statement.
+DEFERRED_ITEMS_KEY = "debusine.deferred_collection_items"
 
 
 class ItemAdditionError(DomainError):
@@ -274,22 +284,56 @@ class CollectionManager:
         self.before_add(name, category, data, existing, artifact)
         if existing is not None:
             self.remove_item(existing, user=user, workflow=workflow)
-        item = CollectionItem(
-            parent_collection_id=self.collection.id,
-            parent_category=self.collection.category,
-            name=name,
-            child_type=child_type,
-            category=category,
-            artifact=artifact,
-            collection=collection,
-            data=data,
-            created_by_user_id=user.id if user is not None else None,
-            created_by_workflow=workflow,
-        )
-        self.session.add(item)
-        if self.FLUSH_ON_ADD:
-            self.session.flush()
+        values = {
+            "parent_collection_id": self.collection.id,
+            "parent_category": self.collection.category,
+            "name": name,
+            "child_type": child_type,
+            "category": category,
+            "data": data,
+            "created_by_user_id": user.id if user is not None else None,
+        }
+        deferred = None if self.FLUSH_ON_ADD else self.session.info.get(DEFERRED_ITEMS_KEY)
+        if deferred is not None:
+            item = self._deferred_item(values, artifact, collection, workflow)
+            deferred.append(item)
+        else:
+            item = CollectionItem(
+                **values,
+                artifact=artifact,
+                collection=collection,
+                created_by_workflow=workflow,
+            )
+            self.session.add(item)
+            if self.FLUSH_ON_ADD:
+                self.session.flush()
         self.after_add(item, artifact)
+        return item
+
+    def _deferred_item(
+        self,
+        values: dict[str, Any],
+        artifact: Artifact | None,
+        collection: Collection | None,
+        workflow: WorkRequest | None,
+    ) -> CollectionItem:
+        """An item with every column the database would give it, outside
+        the session (see DEFERRED_ITEMS_KEY); relationships as loaded values."""
+        item = CollectionItem(
+            id=next_id(self.session, CollectionItem.__tablename__),
+            artifact_id=artifact.id if artifact is not None else None,
+            collection_id=collection.id if collection is not None else None,
+            created_by_workflow_id=workflow.id if workflow is not None else None,
+            created_at=utcnow(),
+            removed_at=None,
+            removed_by_user_id=None,
+            removed_by_workflow_id=None,
+            **values,
+        )
+        set_committed_value(item, "parent_collection", self.collection)
+        set_committed_value(item, "artifact", artifact)
+        set_committed_value(item, "collection", collection)
+        set_committed_value(item, "created_by_workflow", workflow)
         return item
 
     def remove_item(

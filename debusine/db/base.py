@@ -30,7 +30,8 @@ class Base(DeclarativeBase):
 
     metadata = metadata
     type_annotation_map = {
-        JSONDict: JSONB(),
+        # None is SQL NULL ("none yet"), never the JSON value `null`.
+        JSONDict: JSONB(none_as_null=True),
         dt.datetime: DateTime(timezone=True),
         dt.timedelta: Interval(),
     }

@@ -6,6 +6,14 @@ code that creates many related rows need not flush after each one: the
 session inserts them all in one batch at its next flush. Ids are taken
 from the `serial` column's sequence a block at a time, in one query; a
 block's unused ids are simply never used (sequences have gaps anyway).
+
+The pool belongs to the database connection, not to the session: a
+sequence's values are never taken back (not even by a rollback), so ids
+taken in one transaction stay good for the next one on the same connection,
+and an orchestrator running one short transaction after another asks the
+sequence once per thousand rows rather than once per transaction. A
+connection never changes database, so a pool can never hold ids of
+another database (a dropped and re-created one included).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ class _Pool:
 
 def next_id(session: Session, table: str) -> int:
     """An id for a new row of `table` (whose `id` column is a serial)."""
-    pools: dict[str, _Pool] = session.info.setdefault(_POOL_KEY, {})
+    pools: dict[str, _Pool] = session.connection().info.setdefault(_POOL_KEY, {})
     pool = pools.setdefault(table, _Pool())
     if not pool.ids:
         pool.ids.extend(session.scalars(_nextvals(table, pool.block)).all())

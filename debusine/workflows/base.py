@@ -604,15 +604,13 @@ def orchestrate_workflow(work_request: WorkRequest) -> None:
     """
     session = _session_of(work_request)
     run = OrchestrationRun.of(session)
-    run.depth += 1
+    run.enter(session)
     try:
         _orchestrate(session, work_request)
         if run.depth == 1:
             _finish_run(session, run)
     finally:
-        run.depth -= 1
-        if run.depth == 0:
-            OrchestrationRun.end(session)
+        run.leave(session)
 
 
 def _finish_run(session: Session, run: OrchestrationRun) -> None:

@@ -19,11 +19,14 @@ next statement or flush, the run inserts all those not inserted yet with one
 multi-row INSERT (and one for their dependencies), then attaches them to the
 session as loaded objects: the ORM's unit of work, which costs more per
 object than the INSERT itself, never sees them as new. Changes made to them
-afterwards are ordinary updates.
+afterwards are ordinary updates. The promises they make (items of the
+workflow-internal collection) are deferred the same way (see
+debusine.collections.base.DEFERRED_ITEMS_KEY) and inserted after them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +38,10 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
 )
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql import sqltypes
 
-from debusine.models import WorkRequest
+from debusine.collections.base import DEFERRED_ITEMS_KEY
+from debusine.db.base import Base
+from debusine.models import CollectionItem, WorkRequest
 from debusine.models.work_requests import work_request_dependency
 from debusine.tasks import TaskType
 
@@ -59,6 +63,8 @@ class OrchestrationRun:
     created_by_id: dict[int, WorkRequest] = field(default_factory=dict)
     # Created, not inserted yet (see insert_unsaved).
     unsaved: list[WorkRequest] = field(default_factory=list)
+    # Collection items added while laying out children, not inserted yet.
+    unsaved_items: list[CollectionItem] = field(default_factory=list)
     # Nesting of orchestrate_workflow calls: the outermost one finishes.
     depth: int = 0
 
@@ -71,9 +77,22 @@ class OrchestrationRun:
         assert isinstance(run, OrchestrationRun)
         return run
 
+    def enter(self, session: Session) -> None:
+        """An orchestrate_workflow call starts (the outermost one defers
+        collection items too)."""
+        self.depth += 1
+        if self.depth == 1:
+            session.info[DEFERRED_ITEMS_KEY] = self.unsaved_items
+
+    def leave(self, session: Session) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            OrchestrationRun.end(session)
+
     @staticmethod
     def end(session: Session) -> None:
         session.info.pop(_KEY, None)
+        session.info.pop(DEFERRED_ITEMS_KEY, None)
 
     def record_created(self, work_request: WorkRequest) -> None:
         """A deferred child (see `create_work_request`): inserted before the
@@ -92,27 +111,23 @@ class OrchestrationRun:
         return session.get(WorkRequest, work_request_id)
 
     def insert_unsaved(self, session: Session) -> None:
-        """Insert the children created since the last time, in one batch."""
-        if not self.unsaved:
+        """Insert the children and items created since the last time, in
+        one batch."""
+        if not (self.unsaved or self.unsaved_items):
             return
         batch, self.unsaved = self.unsaved, []
-        for work_request in batch:
+        items = list(self.unsaved_items)
+        self.unsaved_items.clear()
+        for obj in (*batch, *items):
             # A relationship from an object in the session (a promise's
             # workflow, a dependency) may have cascaded it in as pending.
-            if inspect(work_request).pending:
-                session.expunge(work_request)
+            if inspect(obj).pending:
+                session.expunge(obj)
         connection = session.connection()
-        # One INSERT per run of rows with the same columns, in creation
-        # order: a parent (or dependency) is always inserted first.
-        runs: list[list[dict[str, Any]]] = []
-        for work_request in batch:
-            row = _row(work_request)
-            if runs and runs[-1][0].keys() == row.keys():
-                runs[-1].append(row)
-            else:
-                runs.append([row])
-        for rows in runs:
-            connection.execute(insert(WorkRequest), rows)
+        # Rows in creation order: a parent (or dependency) is inserted
+        # first; items name work requests, so they come after them.
+        if batch:
+            connection.execute(insert(WorkRequest), [_row(wr) for wr in batch])
         dependencies = [
             {"work_request_id": wr.id, "dependency_id": dependency.id}
             for wr in batch
@@ -120,13 +135,16 @@ class OrchestrationRun:
         ]
         if dependencies:
             connection.execute(insert(work_request_dependency), dependencies)
+        if items:
+            connection.execute(insert(CollectionItem), [_row(item) for item in items])
         for work_request in batch:
             _forget_backref_changes(work_request)
-            make_transient_to_detached(work_request)
+        for obj in (*batch, *items):
+            make_transient_to_detached(obj)
         # Only now: adding one cascades to those it refers to, which must
         # already be known as rows (detached), not as new objects.
-        for work_request in batch:
-            session.add(work_request)
+        for obj in (*batch, *items):
+            session.add(obj)
 
     def take_created(self) -> list[WorkRequest]:
         """The children created so far that are still in the session."""
@@ -135,21 +153,14 @@ class OrchestrationRun:
         return [wr for wr in created if inspect(wr).persistent or inspect(wr).pending]
 
 
-def _row(work_request: WorkRequest) -> dict[str, Any]:
-    values = inspect(work_request).dict
-    return {
-        column.key: values[column.key]
-        for column in _COLUMNS
-        # A None JSON value would be stored as JSON `null`, not SQL NULL
-        # ("no dynamic data yet" is NULL): left out, the column is NULL.
-        if not (column.key in _JSON_COLUMNS and values[column.key] is None)
-    }
+def _row(obj: Base) -> dict[str, Any]:
+    values = inspect(obj).dict
+    return {key: values[key] for key in _column_keys(type(obj))}
 
 
-_COLUMNS = tuple(inspect(WorkRequest).columns)
-_JSON_COLUMNS = frozenset(
-    column.key for column in _COLUMNS if isinstance(column.type, sqltypes.JSON)
-)
+@functools.cache
+def _column_keys(cls: type[Base]) -> tuple[str, ...]:
+    return tuple(column.key for column in inspect(cls).columns)
 
 
 def _forget_backref_changes(work_request: WorkRequest) -> None:
@@ -191,6 +202,7 @@ def _forget_rolled_back(session: Session, *args: Any) -> None:
     if run is not None:
         _forget_children(session)
         run.unsaved.clear()
+        run.unsaved_items.clear()
 
 
 def _before_statement(orm_execute_state: ORMExecuteState) -> None:
