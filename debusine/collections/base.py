@@ -32,7 +32,6 @@ from debusine.models import (
 )
 from debusine.models.validation import DomainError
 
-
 # A list in `session.info` while a workflow orchestration lays out children
 # (see debusine.workflows.orchestration_run): a manager that needs no id at
 # once (FLUSH_ON_ADD false) builds each new item complete, id included, and
@@ -293,7 +292,9 @@ class CollectionManager:
             "data": data,
             "created_by_user_id": user.id if user is not None else None,
         }
-        deferred = None if self.FLUSH_ON_ADD else self.session.info.get(DEFERRED_ITEMS_KEY)
+        deferred = (
+            None if self.FLUSH_ON_ADD else self.session.info.get(DEFERRED_ITEMS_KEY)
+        )
         if deferred is not None:
             item = self._deferred_item(values, artifact, collection, workflow)
             deferred.append(item)
