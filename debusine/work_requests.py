@@ -234,6 +234,7 @@ _DEFERRED_DEFAULTS: dict[str, Any] = {
     "workflow_runtime_status": None,
     "workflow_last_activity_at": None,
     "workflows_need_update": False,
+    "populate_memo": None,
 }
 
 

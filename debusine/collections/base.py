@@ -73,7 +73,22 @@ def manager_class(category: str) -> type[CollectionManager]:
 
 def get_manager(session: Session, collection: Collection) -> CollectionManager:
     """The manager for `collection`'s category (a generic one if none)."""
+    record_items_read(session, collection)
     return manager_class(collection.category)(session, collection)
+
+
+# A set in `session.info` while a workflow populates (see
+# debusine.workflows.populate_memo): the ids of the collections whose items
+# it reads. Item reads go through a manager (lookups included), or call
+# record_items_read themselves.
+ITEMS_READ_KEY = "debusine.collection_items_read"
+
+
+def record_items_read(session: Session, collection: Collection) -> None:
+    """Note that the code running reads `collection`'s items."""
+    read = session.info.get(ITEMS_READ_KEY)
+    if read is not None and collection.id is not None:
+        read.add(collection.id)
 
 
 def registered_categories() -> list[str]:

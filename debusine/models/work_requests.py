@@ -209,6 +209,9 @@ class WorkRequest(Base):
         _enum(WorkflowRuntimeStatus, "workflow_runtime_status")
     )
     workflow_last_activity_at: Mapped[dt.datetime | None]
+    # Workflows: a fingerprint of what their last populate depended on
+    # (see debusine.workflows.populate_memo).
+    populate_memo: Mapped[JSONDict | None]
     workflows_need_update: Mapped[bool] = mapped_column(
         default=False, server_default="false"
     )

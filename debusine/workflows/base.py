@@ -44,6 +44,7 @@ from debusine.permissions import Actor
 from debusine.tasks import BaseTask, TaskDataError, TaskType, get_task_class
 from debusine.tasks.base import schema_of
 from debusine.work_request_context import acting_for, root_of
+from debusine.workflows import populate_memo
 from debusine.workflows.internal import (
     CALLBACK_TASK_NAME,
     SYNCHRONIZATION_POINT_TASK_NAME,
@@ -412,18 +413,21 @@ class Workflow(BaseTask, abc.ABC):
         # returns). Called on its own (tests, scripts), a child is created
         # and flushed at once, as any work request.
         deferred = run.depth > 0
-        child = lifecycle.create_work_request(
-            self.session,
-            workspace=parent.workspace,
-            task_type=kind,
-            task_name=task_name,
-            task_data=task_data,
-            created_by=parent.created_by,
-            priority_base=parent.priority_effective + relative_priority,
-            parent=parent,
-            workflow_data=workflow_data,
-            deferred=deferred,
-        )
+        # What creating a child reads (its default reactions, the task
+        # configuration) is not what this workflow's populate depends on.
+        with populate_memo.recording_items_read(self.session, None):
+            child = lifecycle.create_work_request(
+                self.session,
+                workspace=parent.workspace,
+                task_type=kind,
+                task_name=task_name,
+                task_data=task_data,
+                created_by=parent.created_by,
+                priority_base=parent.priority_effective + relative_priority,
+                parent=parent,
+                workflow_data=workflow_data,
+                deferred=deferred,
+            )
         if deferred:
             run.record_created(child)
         elif child.task_type == TaskType.WORKFLOW:
@@ -606,9 +610,11 @@ def orchestrate_workflow(work_request: WorkRequest) -> None:
     run = OrchestrationRun.of(session)
     run.enter(session)
     try:
-        _orchestrate(session, work_request)
+        items_read = _orchestrate(session, work_request)
         if run.depth == 1:
             _finish_run(session, run)
+            if items_read is not None:
+                populate_memo.remember(session, work_request, items_read)
     finally:
         run.leave(session)
 
@@ -627,7 +633,9 @@ def _finish_run(session: Session, run: OrchestrationRun) -> None:
             session.expire(parent, ["children"])
 
 
-def _orchestrate(session: Session, work_request: WorkRequest) -> None:
+def _orchestrate(session: Session, work_request: WorkRequest) -> set[int] | None:
+    """Orchestrate; for a workflow that populated, the ids of the collections
+    whose items its populate read (see populate_memo)."""
     if work_request.task_type == TaskType.INTERNAL and (
         work_request.task_name == CALLBACK_TASK_NAME
     ):
@@ -646,7 +654,7 @@ def _orchestrate(session: Session, work_request: WorkRequest) -> None:
         if work_request.status != WorkRequestStatus.RUNNING:
             _mark_workflow_running(work_request)
         lifecycle.mark_completed(session, work_request, WorkRequestResult.SUCCESS)
-        return
+        return None
     if work_request.task_type != TaskType.WORKFLOW:
         raise WorkflowRunError(
             work_request,
@@ -665,16 +673,23 @@ def _orchestrate(session: Session, work_request: WorkRequest) -> None:
             " only pending or running workflows can be orchestrated",
             "wrong-status",
         )
+    if populate_memo.unchanged(session, work_request):
+        # Nothing populate depends on changed since it last ran: it would
+        # find every child it asks for, and they were unblocked then.
+        return None
     workflow = get_workflow(work_request)
     _mark_workflow_running(work_request)
     ensure_internal_collection(work_request)
     _run_code(work_request, workflow.ensure_dynamic_data, "dynamic-data-failed")
-    _run_code(work_request, workflow.populate, "orchestrator-failed")
+    items_read: set[int] = set()
+    with populate_memo.recording_items_read(session, items_read):
+        _run_code(work_request, workflow.populate, "orchestrator-failed")
     children = workflow.children_of()
     if children:
         lifecycle.unblock_children(session, work_request, children)
     else:
         lifecycle.mark_completed(session, work_request, WorkRequestResult.SUCCESS)
+    return items_read
 
 
 def _run_code(work_request: WorkRequest, code: Any, error_code: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from debusine.artifacts.categories import ArtifactCategory
 from debusine.collections import ExpectType, LookupResult
+from debusine.collections.base import record_items_read
 from debusine.models import Artifact, Collection, CollectionItem, CollectionItemType
 from debusine.tasks import TaskDataSchema
 from debusine.tasks.fields import (
@@ -148,6 +149,7 @@ def find_reverse_dependencies(
     """The suite's source packages whose autopkgtests use `binaries`, by name."""
     skipped = {*exclude, *denylist}
     allowed = set(allowlist) if allowlist is not None else None
+    record_items_read(session, suite)
     items = session.scalars(
         select(CollectionItem)
         .where(
