@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from debusine import event_reactions as reactions
+from debusine.db.base import unsaved_row_object
 from debusine.db.ids import next_id
 from debusine.errors import DomainError
 from debusine.models.auth import User
@@ -202,14 +203,17 @@ def _deferred_work_request(
     query. Its relationships are set as loaded values, without the events
     that would add it to `parent.children` while it is not in the session.
     """
-    work_request = WorkRequest(
-        id=next_id(session, WorkRequest.__tablename__),
-        workspace_id=workspace.id,
-        parent_id=parent.id if parent is not None else None,
-        created_by_id=created_by.id if created_by is not None else None,
-        created_at=_now(),
-        **_DEFERRED_DEFAULTS,
-        **values,
+    work_request = unsaved_row_object(
+        WorkRequest,
+        {
+            "id": next_id(session, WorkRequest.__tablename__),
+            "workspace_id": workspace.id,
+            "parent_id": parent.id if parent is not None else None,
+            "created_by_id": created_by.id if created_by is not None else None,
+            "created_at": _now(),
+            **_DEFERRED_DEFAULTS,
+            **values,
+        },
     )
     set_committed_value(work_request, "workspace", workspace)
     set_committed_value(work_request, "parent", parent)

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from debusine.db.base import unsaved_row_object
 from debusine.db.ids import next_id
 from debusine.models import (
     Artifact,
@@ -335,16 +336,19 @@ class CollectionManager:
     ) -> CollectionItem:
         """An item with every column the database would give it, outside
         the session (see DEFERRED_ITEMS_KEY); relationships as loaded values."""
-        item = CollectionItem(
-            id=next_id(self.session, CollectionItem.__tablename__),
-            artifact_id=artifact.id if artifact is not None else None,
-            collection_id=collection.id if collection is not None else None,
-            created_by_workflow_id=workflow.id if workflow is not None else None,
-            created_at=utcnow(),
-            removed_at=None,
-            removed_by_user_id=None,
-            removed_by_workflow_id=None,
-            **values,
+        item = unsaved_row_object(
+            CollectionItem,
+            {
+                "id": next_id(self.session, CollectionItem.__tablename__),
+                "artifact_id": artifact.id if artifact is not None else None,
+                "collection_id": collection.id if collection is not None else None,
+                "created_by_workflow_id": workflow.id if workflow else None,
+                "created_at": utcnow(),
+                "removed_at": None,
+                "removed_by_user_id": None,
+                "removed_by_workflow_id": None,
+                **values,
+            },
         )
         set_committed_value(item, "parent_collection", self.collection)
         set_committed_value(item, "artifact", artifact)

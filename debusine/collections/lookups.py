@@ -27,7 +27,11 @@ from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, literal, s
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
-from debusine.collections.base import InvalidLookupSegment, get_manager
+from debusine.collections.base import (
+    InvalidLookupSegment,
+    get_manager,
+    record_items_read,
+)
 from debusine.db.transaction_cache import TransactionCache
 from debusine.models import (
     Artifact,
@@ -201,6 +205,10 @@ def _check_type(result: LookupResult, expect_type: ExpectType, lookup: str) -> N
 
 # Workflows look up the same `NNN@artifacts` for each child they lay out.
 _visible_artifacts = TransactionCache("visible_artifacts", (Artifact, Workspace))
+# ... and the same promises by name (`internal@collections/name:build-amd64`).
+_named_lookups = TransactionCache(
+    "named_lookups", (Artifact, Workspace, Collection, CollectionItem)
+)
 
 
 def _first_segment(
@@ -302,6 +310,25 @@ def lookup_single(
     if not isinstance(lookup, str) or not lookup:
         raise InvalidLookup(f"{lookup!r}: a lookup is a non-empty string or an integer")
     segments = lookup.split("/")
+    # Results found by name only stay true until an item is removed (an
+    # added item cannot change them): kept for the transaction.
+    cache_key = None
+    if len(segments) > 1 and all(s.startswith("name:") for s in segments[1:]):
+        cache_key = (
+            lookup,
+            expected,
+            default_category,
+            workspace.id,
+            _actor_key(actor),
+            workflow_root.id if workflow_root is not None else None,
+        )
+        cached = _named_lookups(session).get(cache_key)
+        if cached is not None:
+            result, read = cached
+            for collection in read:
+                record_items_read(session, collection)
+            return result
+    read = []
     result = _first_segment(
         session,
         segments[0],
@@ -320,6 +347,7 @@ def lookup_single(
             raise NotFound(f"{path}: the collection is no longer available")
         if not segment:
             raise InvalidLookup(f"{path}: empty segment")
+        read.append(result.collection)
         try:
             item = get_manager(session, result.collection).lookup(segment)
         except InvalidLookupSegment as exc:
@@ -328,6 +356,8 @@ def lookup_single(
             raise NotFound(f"{path}: no such item")
         result = _from_item(item)
     _check_type(result, expected, lookup)
+    if cache_key is not None:
+        _named_lookups(session)[cache_key] = (result, read)
     return result
 
 

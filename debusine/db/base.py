@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Interval, MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm.attributes import instance_state, manager_of_class
 
 # Every index and constraint gets a predictable name, so that migrations can
 # refer to them and `alembic check` compares like with like.
@@ -55,3 +56,19 @@ def created_at_column() -> Mapped[dt.datetime]:
 def enum_values(enum_class: type[enum.Enum]) -> list[str]:
     """Store enums by value (what users and the wire protocol see)."""
     return [str(member.value) for member in enum_class]
+
+
+_Model = TypeVar("_Model", bound=Base)
+
+
+def unsaved_row_object(cls: type[_Model], values: dict[str, Any]) -> _Model:
+    """A new object whose attributes are `values`, set without attribute events.
+
+    For rows inserted with Core and then attached as loaded (see
+    debusine.workflows.orchestration_run): the object needs no change
+    history nor backref updates, which cost more than the INSERT. Give
+    every column, and relationships with `set_committed_value`.
+    """
+    obj = manager_of_class(cls).new_instance()
+    instance_state(obj).dict.update(values)
+    return obj

@@ -30,7 +30,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
@@ -41,6 +41,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from debusine.collections.base import DEFERRED_ITEMS_KEY
 from debusine.db.base import Base
+from debusine.db.bulk_insert import insert_rows
 from debusine.models import CollectionItem, WorkRequest
 from debusine.models.work_requests import work_request_dependency
 from debusine.tasks import TaskType
@@ -124,19 +125,19 @@ class OrchestrationRun:
             if inspect(obj).pending:
                 session.expunge(obj)
         connection = session.connection()
-        # Rows in creation order: a parent (or dependency) is inserted
-        # first; items name work requests, so they come after them.
-        if batch:
-            connection.execute(insert(WorkRequest), [_row(wr) for wr in batch])
-        dependencies = [
-            {"work_request_id": wr.id, "dependency_id": dependency.id}
-            for wr in batch
-            for dependency in wr.dependencies
-        ]
-        if dependencies:
-            connection.execute(insert(work_request_dependency), dependencies)
-        if items:
-            connection.execute(insert(CollectionItem), [_row(item) for item in items])
+        # Items name work requests: they come after them. (Within one
+        # INSERT, foreign keys are checked once all its rows are in.)
+        insert_rows(connection, WorkRequest.__table__, [_row(wr) for wr in batch])
+        insert_rows(
+            connection,
+            work_request_dependency,
+            [
+                {"work_request_id": wr.id, "dependency_id": dependency.id}
+                for wr in batch
+                for dependency in wr.dependencies
+            ],
+        )
+        insert_rows(connection, CollectionItem.__table__, [_row(i) for i in items])
         for work_request in batch:
             _forget_backref_changes(work_request)
         for obj in (*batch, *items):
@@ -155,12 +156,13 @@ class OrchestrationRun:
 
 def _row(obj: Base) -> dict[str, Any]:
     values = inspect(obj).dict
-    return {key: values[key] for key in _column_keys(type(obj))}
+    return {name: values[key] for key, name in _columns(type(obj))}
 
 
 @functools.cache
-def _column_keys(cls: type[Base]) -> tuple[str, ...]:
-    return tuple(column.key for column in inspect(cls).columns)
+def _columns(cls: type[Base]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column name) of each of the class's columns."""
+    return tuple((key, column.name) for key, column in inspect(cls).columns.items())
 
 
 def _forget_backref_changes(work_request: WorkRequest) -> None:
