@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,42 @@ def id_mapping() -> IdMapping:
             reason,
         )
     return mapping
+
+
+def map_auto_shim(
+    directory: Path, mapping: IdMapping, real_unshare: str | None = None
+) -> Path | None:
+    """A directory to put first in PATH, whose `unshare` maps explicitly.
+
+    Tools that run `unshare --map-auto` themselves (autopkgtest-virt-unshare)
+    hit the util-linux 2.38 bug described in `mapping_for` as soon as
+    another user's line comes first in /etc/subuid. In that directory,
+    `unshare` replaces `--map-auto` by this mapping's explicit ranges and
+    runs the real one. None when there is no full mapping to give.
+    """
+    real = real_unshare or shutil.which("unshare")
+    explicit = [
+        o for o in mapping.options if o.startswith(("--map-users", "--map-groups"))
+    ]
+    if mapping.name != "full" or real is None or not explicit:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    shim = directory / "unshare"
+    replacement = " ".join(shlex.quote(option) for option in explicit)
+    shim.write_text(
+        "#!/bin/sh\n"
+        "# Written by the debusine worker: --map-auto becomes explicit ranges\n"
+        "# (util-linux 2.38 takes the first /etc/subuid line, whoever owns it).\n"
+        "for arg do\n"
+        "  shift\n"
+        '  if [ "$arg" = --map-auto ]; then set -- "$@" ' + replacement + "\n"
+        '  else set -- "$@" "$arg"; fi\n'
+        "done\n"
+        f'exec {shlex.quote(real)} "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    return directory
 
 
 def user_namespace(mapping: IdMapping) -> list[str]:

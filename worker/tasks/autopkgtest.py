@@ -15,12 +15,14 @@ or an unexpected autopkgtest failure (20) is an error with a code. The
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
 from typing import Any
 
 from debusine.artifacts.categories import ArtifactCategory
+from worker.executors import namespaces
 from worker.tasks.base import InputArtifact
 from worker.tasks.tool_task import (
     CodedTaskError,
@@ -61,6 +63,14 @@ class AutopkgtestTask(ToolTask):
     NAME = "autopkgtest"
     TOOL = "autopkgtest"
 
+    @staticmethod
+    def _environment(work: Path) -> dict[str, str] | None:
+        """autopkgtest-virt-unshare's `unshare --map-auto` made explicit."""
+        shim = namespaces.map_auto_shim(work / "unshare-shim", namespaces.id_mapping())
+        if shim is None:
+            return None
+        return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+
     def execute(self) -> bool:
         self._refuse_unsupported()
         source = self.inputs("source_artifact_id")[0]
@@ -97,7 +107,9 @@ class AutopkgtestTask(ToolTask):
             raise InvalidInput(str(error)) from None
         if self.data["debug_level"] > 0:
             argv.insert(1, "--debug")
-        run = self.run_command(argv, cwd=work, timeout=global_timeout)
+        run = self.run_command(
+            argv, cwd=work, timeout=global_timeout, env=self._environment(work)
+        )
         summary_text = (
             summary_file.read_text(encoding="utf-8", errors="replace")
             if summary_file.is_file()

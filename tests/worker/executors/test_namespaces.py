@@ -18,6 +18,7 @@ from worker.executors.namespaces import (
     IdMapping,
     SubordinateRange,
     id_mapping,
+    map_auto_shim,
     mapping_for,
     namespaces_problem,
     namespaces_work,
@@ -171,6 +172,65 @@ def test_this_hosts_mapping_is_the_users_own_block() -> None:
         *("0", str(os.geteuid()), "1", "1", str(uids.start), "65536"),
         *("0", str(os.getegid()), "1", "1", str(gids.start), "65536"),
     ]
+
+
+FULL = IdMapping(
+    "full",
+    ("--map-root-user", "--map-users=200000,1,65536", "--map-groups=300000,1,65536"),
+)
+
+
+def test_the_map_auto_shim_makes_the_mapping_explicit(tmp_path: Path) -> None:
+    echo = write(tmp_path / "echo-args", "#!/bin/sh", 'printf "%s\\n" "$@"')
+    echo.chmod(0o755)
+    shim = map_auto_shim(tmp_path / "shim", FULL, real_unshare=str(echo))
+    assert shim is not None
+    argv = ["--map-auto", "--map-root-user", "sh", "-c", "echo 'a b'"]
+    out = subprocess.run(
+        [str(shim / "unshare"), *argv], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [
+        "--map-users=200000,1,65536",
+        "--map-groups=300000,1,65536",
+        "--map-root-user",
+        "sh",
+        "-c",
+        "echo 'a b'",
+    ]
+
+
+def test_no_shim_without_a_full_mapping(tmp_path: Path) -> None:
+    single = IdMapping("single", ("--map-root-user",))
+    assert map_auto_shim(tmp_path / "shim", single, real_unshare="/bin/true") is None
+    assert not (tmp_path / "shim").exists()
+
+
+def test_map_auto_through_the_shim_works_on_this_host(tmp_path: Path) -> None:
+    """autopkgtest-virt-unshare's own `unshare --map-auto --map-root-user`."""
+    uids, gids = _users_blocks()
+    need(
+        uids is not None
+        and gids is not None
+        and shutil.which("unshare") is not None
+        and shutil.which("newuidmap") is not None,
+        "needs unshare, newuidmap and a block in /etc/subuid and /etc/subgid",
+    )
+    assert uids is not None
+    shim = map_auto_shim(tmp_path / "shim", id_mapping())
+    assert shim is not None
+    maps = subprocess.run(
+        [
+            str(shim / "unshare"),
+            "--map-auto",
+            "--map-root-user",
+            "cat",
+            "/proc/self/uid_map",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert maps == ["0", str(os.geteuid()), "1", "1", str(uids.start), "65536"]
 
 
 def test_it_works_on_this_host(namespaces: None) -> None:
