@@ -140,8 +140,8 @@ def _users_blocks() -> tuple[SubordinateRange | None, SubordinateRange | None]:
     )
 
 
-def test_this_hosts_mapping_is_the_users_own_block() -> None:
-    """The real mapping, with whatever lines precede the user's in /etc/subuid."""
+def _host_can_map_fully() -> tuple[SubordinateRange | None, SubordinateRange | None]:
+    """The user's blocks; the test is skipped (or fails in CI) without them."""
     uids, gids = _users_blocks()
     need(
         uids is not None
@@ -150,6 +150,12 @@ def test_this_hosts_mapping_is_the_users_own_block() -> None:
         and shutil.which("newuidmap") is not None,
         "needs unshare, newuidmap and a block in /etc/subuid and /etc/subgid",
     )
+    return uids, gids
+
+
+def test_this_hosts_mapping_is_the_users_own_block() -> None:
+    """The real mapping, with whatever lines precede the user's in /etc/subuid."""
+    uids, gids = _host_can_map_fully()
     assert uids is not None
     assert gids is not None
     mapping = id_mapping()
@@ -207,14 +213,7 @@ def test_no_shim_without_a_full_mapping(tmp_path: Path) -> None:
 
 def test_map_auto_through_the_shim_works_on_this_host(tmp_path: Path) -> None:
     """autopkgtest-virt-unshare's own `unshare --map-auto --map-root-user`."""
-    uids, gids = _users_blocks()
-    need(
-        uids is not None
-        and gids is not None
-        and shutil.which("unshare") is not None
-        and shutil.which("newuidmap") is not None,
-        "needs unshare, newuidmap and a block in /etc/subuid and /etc/subgid",
-    )
+    uids, _gids = _host_can_map_fully()
     assert uids is not None
     shim = map_auto_shim(tmp_path / "shim", id_mapping())
     assert shim is not None
