@@ -28,8 +28,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, bindparam, cast, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 import debusine
@@ -78,7 +88,9 @@ def _collections_state() -> Select[Any]:
             item,
             and_(item.parent_collection_id == Collection.id, item.removed_at.is_(None)),
         )
-        .where(Collection.id.in_(bindparam("ids", expanding=True)))
+        # = ANY(array): one statement text for any number of ids, so it is
+        # compiled and prepared once.
+        .where(Collection.id == func.any(bindparam("ids", type_=ARRAY(Integer))))
         .group_by(Collection.id)
         .order_by(Collection.id)
     )
