@@ -2,8 +2,8 @@
 
 An object with its id known before the flush can be referred to at once
 (a promise names its work request, a dependency row names both ends), so
-code that creates many related rows need not flush after each one: the
-session inserts them all in one batch at its next flush. Ids are taken
+code that creates many related rows need not flush after each one: they
+are all inserted in one batch later. Ids are taken
 from the `serial` column's sequence a block at a time, in one query; a
 block's unused ids are simply never used (sequences have gaps anyway).
 
@@ -37,8 +37,8 @@ def _nextvals(table: str, count: int) -> Select[tuple[int]]:
 class _Pool:
     def __init__(self) -> None:
         self.ids: deque[int] = deque()
-        # Grows as the session keeps asking: one query per block, and a
-        # session that wants one id does not waste a thousand.
+        # Grows as the connection keeps asking: one query per block, and a
+        # connection that wants one id does not waste a thousand.
         self.block = _FIRST_BLOCK
 
 

@@ -31,6 +31,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -182,34 +183,34 @@ class FtpQueue:
         user = unquote(parts.username or "") or "anonymous"
         # The Debian upload queues speak plain FTP; the files are signed.
         self.ftp = ftplib.FTP(timeout=timeout)  # noqa: S321
-        try:
+        with self._closed_on_error(
+            f"Cannot connect to the FTP server {self.host} port {port}",
+            "connection-failed",
+        ):
             self.ftp.connect(self.host, port)
-        except ftplib.all_errors as error:
-            self.ftp.close()
-            raise UploadFailed(
-                f"Cannot connect to the FTP server {self.host} port {port}: {error}",
-                code="connection-failed",
-            ) from None
-        try:
+        with self._closed_on_error(
+            f"The FTP server {self.host} refused the login of {user!r}",
+            "login-refused",
+        ):
             # ftplib gives the conventional anonymous password when none is set.
             self.ftp.login(user, unquote(parts.password or ""))
             self.ftp.set_pasv(True)
+        if directory:
+            with self._closed_on_error(
+                f"The FTP server {self.host} has no directory {directory!r}"
+                " to upload to",
+                "directory-missing",
+            ):
+                self.ftp.cwd(directory)
+
+    @contextlib.contextmanager
+    def _closed_on_error(self, message: str, code: str) -> Iterator[None]:
+        """An FTP error while setting up closes the connection: UploadFailed."""
+        try:
+            yield
         except ftplib.all_errors as error:
             self.ftp.close()
-            raise UploadFailed(
-                f"The FTP server {self.host} refused the login of {user!r}: {error}",
-                code="login-refused",
-            ) from None
-        if directory:
-            try:
-                self.ftp.cwd(directory)
-            except ftplib.all_errors as error:
-                self.ftp.close()
-                raise UploadFailed(
-                    f"The FTP server {self.host} has no directory {directory!r}"
-                    f" to upload to: {error}",
-                    code="directory-missing",
-                ) from None
+            raise UploadFailed(f"{message}: {error}", code=code) from None
 
     def send(self, name: str, source: Path) -> None:
         with source.open("rb") as stream:

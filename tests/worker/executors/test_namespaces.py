@@ -35,6 +35,18 @@ def write(path: Path, *lines: str) -> Path:
     return path
 
 
+def script(path: Path, *lines: str) -> Path:
+    """An executable shell script."""
+    write(path, "#!/bin/sh", *lines).chmod(0o755)
+    return path
+
+
+def fake_unshare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *lines: str) -> None:
+    """An `unshare` first in PATH that runs `lines` instead."""
+    script(tmp_path / "unshare", *lines)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+
 @pytest.fixture
 def ids(tmp_path: Path) -> tuple[Path, Path]:
     """Empty /etc/subuid and /etc/subgid stand-ins."""
@@ -187,8 +199,7 @@ FULL = IdMapping(
 
 
 def test_the_map_auto_shim_makes_the_mapping_explicit(tmp_path: Path) -> None:
-    echo = write(tmp_path / "echo-args", "#!/bin/sh", 'printf "%s\\n" "$@"')
-    echo.chmod(0o755)
+    echo = script(tmp_path / "echo-args", 'printf "%s\\n" "$@"')
     shim = map_auto_shim(tmp_path / "shim", FULL, real_unshare=str(echo))
     assert shim is not None
     argv = ["--map-auto", "--map-root-user", "sh", "-c", "echo 'a b'"]
@@ -251,15 +262,13 @@ def test_a_refused_mapping_says_why_and_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probe: None
 ) -> None:
     # newuidmap's words when the block is not the user's.
-    fake = write(
-        tmp_path / "unshare",
-        "#!/bin/sh",
+    fake_unshare(
+        tmp_path,
+        monkeypatch,
         "echo 'newuidmap: uid range [1-65536) -> [100000-165535) not allowed' >&2",
         "echo 'unshare: newuidmap failed' >&2",
         "exit 1",
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     assert namespaces_work() is False
     problem = namespaces_problem()
     assert problem is not None
@@ -275,14 +284,12 @@ def test_a_refused_mapping_says_why_and_what_to_do(
 def test_a_kernel_refusal_says_what_to_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probe: None
 ) -> None:
-    fake = write(
-        tmp_path / "unshare",
-        "#!/bin/sh",
+    fake_unshare(
+        tmp_path,
+        monkeypatch,
         "echo 'unshare: unshare failed: Operation not permitted' >&2",
         "exit 1",
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     assert namespaces_work() is False
     assert namespaces_problem() == (
         "a test container failed (exit 1): unshare: unshare failed: Operation "
