@@ -678,9 +678,11 @@ def _orchestrate(session: Session, work_request: WorkRequest) -> set[int] | None
         # find every child it asks for, and they were unblocked then.
         return None
     workflow = get_workflow(work_request)
-    _mark_workflow_running(work_request)
     ensure_internal_collection(work_request)
     _run_code(work_request, workflow.ensure_dynamic_data, "dynamic-data-failed")
+    # Marked running after the queries above: its new status and dynamic
+    # data then go to the database in one UPDATE.
+    _mark_workflow_running(work_request)
     items_read: set[int] = set()
     with populate_memo.recording_items_read(session, items_read):
         _run_code(work_request, workflow.populate, "orchestrator-failed")
@@ -688,6 +690,9 @@ def _orchestrate(session: Session, work_request: WorkRequest) -> set[int] | None
     if children:
         lifecycle.unblock_children(session, work_request, children)
     else:
+        # A sub-workflow made in this run may not be inserted yet: completing
+        # it reaches its reverse dependencies through the session.
+        OrchestrationRun.of(session).insert_unsaved(session)
         lifecycle.mark_completed(session, work_request, WorkRequestResult.SUCCESS)
     return items_read
 

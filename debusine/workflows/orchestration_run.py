@@ -15,11 +15,13 @@ it, the transaction), they share an `OrchestrationRun`:
 
 Children are created `deferred` (see `create_work_request`): complete, with
 their ids from the sequence, but outside the session. Before the session's
-next statement or flush, the run inserts all those not inserted yet with one
-multi-row INSERT (and one for their dependencies), then attaches them to the
-session as loaded objects: the ORM's unit of work, which costs more per
-object than the INSERT itself, never sees them as new. Changes made to them
-afterwards are ordinary updates. The promises they make (items of the
+next flush, or next statement that names their tables (a query of
+collections or workspaces does not wait for them), the run inserts all
+those not inserted yet with one multi-row INSERT (and one for their
+dependencies), then attaches them to the session as loaded objects: the
+ORM's unit of work, which costs more per object than the INSERT itself,
+never sees them as new. Changes made to them afterwards are ordinary
+updates. The promises they make (items of the
 workflow-internal collection) are deferred the same way (see
 debusine.collections.base.DEFERRED_ITEMS_KEY) and inserted after them.
 """
@@ -30,7 +32,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Executable, Table, event, inspect
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
@@ -38,6 +40,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
 )
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import ClauseElement, visitors
 
 from debusine.collections.base import DEFERRED_ITEMS_KEY
 from debusine.db.base import Base
@@ -147,11 +150,29 @@ class OrchestrationRun:
         for obj in (*batch, *items):
             session.add(obj)
 
+    def touches_unsaved(self, statement: Executable) -> bool:
+        """Whether `statement` names a table holding rows not inserted yet."""
+        if not (self.unsaved or self.unsaved_items):
+            return False
+        waiting = set()
+        if self.unsaved:
+            waiting |= _WORK_REQUEST_TABLES
+        if self.unsaved_items:
+            waiting.add(CollectionItem.__table__)
+        if not isinstance(statement, ClauseElement):
+            return True
+        named = {e for e in visitors.iterate(statement) if isinstance(e, Table)}
+        # Text names no Table: treated as reading anything.
+        return not named or not waiting.isdisjoint(named)
+
     def take_created(self) -> list[WorkRequest]:
         """The children created so far that are still in the session."""
         created, self.created = self.created, []
         # A rolled-back savepoint leaves its objects transient or detached.
         return [wr for wr in created if inspect(wr).persistent or inspect(wr).pending]
+
+
+_WORK_REQUEST_TABLES = {WorkRequest.__table__, work_request_dependency}
 
 
 def _row(obj: Base) -> dict[str, Any]:
@@ -213,6 +234,13 @@ def _before_statement(orm_execute_state: ORMExecuteState) -> None:
     if run is None:
         return
     # What the statement reads or changes must include the run's children.
+    # A query that reads none of their tables (a collection, a workspace)
+    # lets them wait: the later ones join the same INSERT, and changes
+    # made to them meanwhile need no UPDATE.
+    if orm_execute_state.is_select and not run.touches_unsaved(
+        orm_execute_state.statement
+    ):
+        return
     run.insert_unsaved(session)
     if not orm_execute_state.is_select:
         _forget_children(session)

@@ -10,9 +10,10 @@ for its default reactions or task configuration, or by a sub-workflow's
 populate, are not its own), and afterwards a fingerprint of all of them is
 kept in `populate_memo`. When the running workflow is orchestrated again
 and the fingerprint is the same, populate would find every child it asks
-for and add nothing: it is not run. A new collection item, a removed one, a
-collection's changed data or a new debusine version changes the
-fingerprint, and populate runs.
+for and add nothing: it is not run. A new collection item, a removed one,
+a collection's changed data or a new debusine version changes the
+fingerprint, and populate runs. The database computes the fingerprint:
+keeping it and checking it are one statement each.
 
 Not covered: a collection found by name that a collection of the same name,
 created later in a nearer workspace, now hides (populate would use the new
@@ -22,22 +23,24 @@ one).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     Text,
+    Update,
     and_,
     bindparam,
     cast,
     func,
+    literal,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
@@ -67,77 +70,125 @@ def recording_items_read(session: Session, into: set[int] | None) -> Iterator[No
             session.info[ITEMS_READ_KEY] = previous
 
 
-@functools.cache
-def _collections_state() -> Select[Any]:
-    # Per collection: its data, and which items are active (an item never
-    # changes but to be removed; a replacement is a new item).
+def _collections_state(is_recorded: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Per recorded collection, in id order: its data, and which of its items
+    are active (an item never changes but to be removed; a replacement is a
+    new item)."""
     item = CollectionItem
+    items = (
+        select(
+            func.concat(
+                func.count(item.id),
+                ":",
+                func.md5(
+                    func.string_agg(
+                        cast(item.id, Text),
+                        aggregate_order_by(literal_column("','"), item.id),
+                    )
+                ),
+            )
+        )
+        .where(
+            and_(item.parent_collection_id == Collection.id, item.removed_at.is_(None))
+        )
+        .scalar_subquery()
+    )
     return (
         select(
-            Collection.id,
-            func.md5(cast(Collection.data, Text)),
-            func.count(item.id),
-            func.md5(
-                func.string_agg(
-                    cast(item.id, Text),
-                    aggregate_order_by(literal_column("','"), item.id),
-                )
-            ),
+            func.string_agg(
+                func.concat(
+                    Collection.id,
+                    ":",
+                    func.md5(cast(Collection.data, Text)),
+                    ":",
+                    items,
+                ),
+                aggregate_order_by(literal_column("';'"), Collection.id),
+            )
         )
-        .outerjoin(
-            item,
-            and_(item.parent_collection_id == Collection.id, item.removed_at.is_(None)),
-        )
-        # = ANY(array): one statement text for any number of ids, so it is
-        # compiled and prepared once.
-        .where(Collection.id == func.any(bindparam("ids", type_=ARRAY(Integer))))
-        .group_by(Collection.id)
-        .order_by(Collection.id)
+        .where(is_recorded)
+        .scalar_subquery()
     )
 
 
-def fingerprint(
-    session: Session, work_request: WorkRequest, collection_ids: Iterable[int]
-) -> str:
-    """What the workflow's populate depends on, hashed."""
-    ids = sorted(set(collection_ids))
-    state = (
-        [list(row) for row in session.execute(_collections_state(), {"ids": ids})]
-        if ids
-        else []
+def _fingerprint(is_recorded: ColumnElement[bool]) -> ColumnElement[str]:
+    """What the work request row's populate depends on, hashed, for the
+    collections `is_recorded` selects."""
+    return func.md5(
+        func.concat_ws(
+            "|",
+            literal(debusine.__version__, Text),
+            WorkRequest.task_name,
+            cast(WorkRequest.version, Text),
+            cast(WorkRequest.task_data, Text),
+            func.coalesce(cast(WorkRequest.dynamic_task_data, Text), ""),
+            func.coalesce(_collections_state(is_recorded), ""),
+        )
     )
-    payload = [
-        debusine.__version__,
-        work_request.task_name,
-        work_request.version,
-        work_request.task_data,
-        work_request.dynamic_task_data,
-        state,
-    ]
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# The statements are built once: building such a tree and its cache key
+# costs more than running it.
+
+
+@functools.cache
+def _memo_holds() -> ColumnElement[bool]:
+    # The work request is that of the enclosing query, two levels up.
+    recorded = select(
+        cast(
+            func.jsonb_array_elements_text(WorkRequest.populate_memo["collections"]),
+            Integer,
+        )
+    ).correlate(WorkRequest)
+    # = ANY(ARRAY(...)): looked up by primary key, not by scanning collections.
+    return WorkRequest.populate_memo["fingerprint"].astext == _fingerprint(
+        Collection.id == func.any(func.array(recorded.scalar_subquery()))
+    )
+
+
+@functools.cache
+def _check_statement() -> Select[tuple[bool]]:
+    return select(_memo_holds()).where(WorkRequest.id == bindparam("memo_of"))
+
+
+@functools.cache
+def _remember_statement() -> Update:
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    return (
+        update(WorkRequest)
+        .where(WorkRequest.id == bindparam("memo_of"))
+        .values(
+            populate_memo=func.jsonb_build_object(
+                "fingerprint",
+                _fingerprint(Collection.id == func.any(ids)),
+                "collections",
+                ids,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def remember(
     session: Session, work_request: WorkRequest, collection_ids: Iterable[int]
 ) -> None:
     """Keep the fingerprint of what the populate that just ran depended on."""
-    ids = sorted(set(collection_ids))
-    work_request.populate_memo = {
-        "fingerprint": fingerprint(session, work_request, ids),
-        "collections": ids,
-    }
+    session.flush()  # the fingerprint covers the row as it is now
+    session.execute(
+        _remember_statement(),
+        {"memo_of": work_request.id, "ids": sorted(set(collection_ids))},
+    )
+    session.expire(work_request, ["populate_memo"])
 
 
 def unchanged(session: Session, work_request: WorkRequest) -> bool:
     """A running workflow whose populate would add nothing now."""
-    memo = work_request.populate_memo
-    if work_request.status != WorkRequestStatus.RUNNING or not memo:
+    if (
+        work_request.status != WorkRequestStatus.RUNNING
+        or not work_request.populate_memo
+    ):
         return False
-    return bool(
-        memo.get("fingerprint")
-        == fingerprint(session, work_request, memo.get("collections") or [])
-    )
+    return bool(session.scalar(_check_statement(), {"memo_of": work_request.id}))
 
 
-__all__ = ["fingerprint", "recording_items_read", "remember", "unchanged"]
+__all__ = ["recording_items_read", "remember", "unchanged"]

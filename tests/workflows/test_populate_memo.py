@@ -127,6 +127,34 @@ def test_a_fulfilled_promise_populates_again(
     assert populates == ["debian_pipeline"]
 
 
+def test_a_change_to_another_workflows_collection_is_not_this_ones(
+    db_session: Session,
+    make_workflow: MakeWorkflow,
+    workspace: models.Workspace,
+    environments: models.Collection,
+    populates: list[str],
+) -> None:
+    first = pipeline(make_workflow, workspace)
+    second = pipeline(make_workflow, workspace)
+    orchestrate_workflow(first)
+    orchestrate_workflow(second)
+    # A promise of the second pipeline is fulfilled: only it populates again.
+    build = factories.ArtifactFactory(
+        workspace=workspace,
+        category="debian:upload",
+        data={"type": "dpkg", "changes_fields": {"Architecture": "amd64"}},
+    )
+    assert second.internal_collection is not None
+    get_manager(db_session, second.internal_collection).add_artifact(
+        build, name="build-amd64", replace=True
+    )
+    populates.clear()
+    orchestrate_workflow(first)
+    assert populates == []
+    orchestrate_workflow(second)
+    assert populates == ["debian_pipeline"]
+
+
 def test_a_removed_item_populates_again(
     db_session: Session,
     make_workflow: MakeWorkflow,
