@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,10 +61,22 @@ def validate_workflow_data(data: Mapping[str, Any]) -> dict[str, Any]:
     stored children exact.
     """
     try:
-        schema_of(WorkRequestWorkflowDataSchema).load(dict(data))
+        encoded = json.dumps(data, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise TaskDataError("workflow_data", {"_schema": [str(exc)]}) from exc
+    _check_workflow_data(encoded)
+    return dict(data)
+
+
+# Workflows give the same few workflow_data over and over ("sbuild amd64"
+# in every pipeline): a check is a pure function of the data, so valid data
+# is remembered (as JSON text) and not checked again.
+@functools.lru_cache(maxsize=4096)
+def _check_workflow_data(encoded: str) -> None:
+    try:
+        schema_of(WorkRequestWorkflowDataSchema).load(json.loads(encoded))
     except ValidationError as exc:
         messages = exc.messages
         if not isinstance(messages, dict):
             messages = {"_schema": messages}
         raise TaskDataError("workflow_data", messages) from exc
-    return dict(data)

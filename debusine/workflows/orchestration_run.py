@@ -29,6 +29,7 @@ debusine.collections.base.DEFERRED_ITEMS_KEY) and inserted after them.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,9 +160,7 @@ class OrchestrationRun:
             waiting |= _WORK_REQUEST_TABLES
         if self.unsaved_items:
             waiting.add(CollectionItem.__table__)
-        if not isinstance(statement, ClauseElement):
-            return True
-        named = {e for e in visitors.iterate(statement) if isinstance(e, Table)}
+        named = _tables_named(statement)
         # Text names no Table: treated as reading anything.
         return not named or not waiting.isdisjoint(named)
 
@@ -173,6 +172,23 @@ class OrchestrationRun:
 
 
 _WORK_REQUEST_TABLES = {WorkRequest.__table__, work_request_dependency}
+
+# Per statement object: most are built once and run again and again (lazy
+# loads, the cached statements of lookups).
+_tables_of: weakref.WeakKeyDictionary[ClauseElement, frozenset[Table]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tables_named(statement: Executable) -> frozenset[Table]:
+    if not isinstance(statement, ClauseElement):
+        return frozenset()
+    tables = _tables_of.get(statement)
+    if tables is None:
+        tables = _tables_of[statement] = frozenset(
+            e for e in visitors.iterate(statement) if isinstance(e, Table)
+        )
+    return tables
 
 
 def _row(obj: Base) -> dict[str, Any]:
