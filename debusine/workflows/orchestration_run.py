@@ -45,7 +45,7 @@ from sqlalchemy.sql import ClauseElement, visitors
 
 from debusine.collections.base import DEFERRED_ITEMS_KEY
 from debusine.db.base import Base
-from debusine.db.bulk_insert import insert_rows
+from debusine.db.bulk_insert import insert_into_tables
 from debusine.models import CollectionItem, WorkRequest
 from debusine.models.work_requests import work_request_dependency
 from debusine.tasks import TaskType
@@ -129,19 +129,23 @@ class OrchestrationRun:
             if inspect(obj).pending:
                 session.expunge(obj)
         connection = session.connection()
-        # Items name work requests: they come after them. (Within one
-        # INSERT, foreign keys are checked once all its rows are in.)
-        insert_rows(connection, WorkRequest.__table__, [_row(wr) for wr in batch])
-        insert_rows(
+        # One statement: foreign keys (dependencies and items name work
+        # requests) are checked once all its rows are in.
+        insert_into_tables(
             connection,
-            work_request_dependency,
             [
-                {"work_request_id": wr.id, "dependency_id": dependency.id}
-                for wr in batch
-                for dependency in wr.dependencies
+                (WorkRequest.__table__, [_row(wr) for wr in batch]),
+                (
+                    work_request_dependency,
+                    [
+                        {"work_request_id": wr.id, "dependency_id": dependency.id}
+                        for wr in batch
+                        for dependency in wr.dependencies
+                    ],
+                ),
+                (CollectionItem.__table__, [_row(i) for i in items]),
             ],
         )
-        insert_rows(connection, CollectionItem.__table__, [_row(i) for i in items])
         for work_request in batch:
             _forget_backref_changes(work_request)
         for obj in (*batch, *items):

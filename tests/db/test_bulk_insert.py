@@ -1,4 +1,5 @@
-"""insert_rows: rows through one JSON parameter come back as they went in."""
+"""insert_rows, insert_into_tables: rows through one JSON parameter come back
+as they went in."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from debusine import models
-from debusine.db.bulk_insert import insert_rows
+from debusine.db.bulk_insert import insert_into_tables, insert_rows
 from debusine.db.ids import next_id
 from debusine.models import WorkRequest
+from debusine.models.work_requests import work_request_dependency
 from tests import factories
 
 TABLE = WorkRequest.__table__
@@ -82,6 +85,46 @@ def test_rows_may_refer_to_earlier_rows_of_the_same_batch(db_session: Session) -
     inserted = db_session.get(WorkRequest, child["id"])
     assert inserted is not None
     assert inserted.parent_id == parent["id"]
+
+
+def test_tables_in_one_statement_may_refer_to_each_others_rows(
+    db_session: Session,
+) -> None:
+    workspace = factories.WorkspaceFactory()
+    first = _row(db_session, workspace)
+    second = _row(db_session, workspace)
+    # The dependencies come first, naming work requests inserted after them.
+    insert_into_tables(
+        db_session.connection(),
+        [
+            (
+                work_request_dependency,
+                [{"work_request_id": second["id"], "dependency_id": first["id"]}],
+            ),
+            (TABLE, [first, second]),
+            (models.Collection.__table__, []),
+        ],
+    )
+    inserted = db_session.get(WorkRequest, second["id"])
+    assert inserted is not None
+    assert [d.id for d in inserted.dependencies] == [first["id"]]
+
+
+def test_a_dangling_reference_fails_the_whole_statement(db_session: Session) -> None:
+    workspace = factories.WorkspaceFactory()
+    row = _row(db_session, workspace)
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        insert_into_tables(
+            db_session.connection(),
+            [
+                (TABLE, [row]),
+                (
+                    work_request_dependency,
+                    [{"work_request_id": row["id"], "dependency_id": row["id"] + 1000}],
+                ),
+            ],
+        )
+    assert db_session.get(WorkRequest, row["id"]) is None
 
 
 def test_nothing_to_insert_sends_nothing(db_session: Session) -> None:
