@@ -394,6 +394,7 @@ class Workflow(BaseTask, abc.ABC):
             raise DomainError("a workflow callback needs workflow_data.step")
         stable = _canonical(_stable_workflow_data(workflow_data))
         index = self._child_index()
+        child_key = (kind.value, task_name, _canonical(task_data), stable)
         if task_data_filter is not None:
             for (type_, name, _data, wf_data), child in index.items():
                 if (type_, name, wf_data) == (kind.value, task_name, stable) and all(
@@ -401,10 +402,8 @@ class Workflow(BaseTask, abc.ABC):
                     for key, value in task_data_filter.items()
                 ):
                     return child
-        else:
-            key = (kind.value, task_name, _canonical(task_data), stable)
-            if key in index:
-                return index[key]
+        elif child_key in index:
+            return index[child_key]
         parent = self.work_request
         run = OrchestrationRun.of(self.session)
         # Within orchestrate_workflow, inserted with the other children
@@ -432,7 +431,8 @@ class Workflow(BaseTask, abc.ABC):
             run.record_created(child)
         elif child.task_type == TaskType.WORKFLOW:
             run.children[child.id] = {}
-        index[self._child_key(child)] = child
+        # The child holds the data it was given: its key is the one above.
+        index[child_key] = child
         return child
 
     def create_workflow_callback(
