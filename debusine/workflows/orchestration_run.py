@@ -14,16 +14,15 @@ it, the transaction), they share an `OrchestrationRun`:
   child after creating it (`record_build_log`...), and those must run too.
 
 Children are created `deferred` (see `create_work_request`): complete, with
-their ids from the sequence, but outside the session. Before the session's
+their ids from the sequence, but outside the session. The promises they
+make (items of the workflow-internal collection) are deferred the same way
+(see debusine.collections.base.DEFERRED_ITEMS_KEY). Before the session's
 next flush, or next statement that names their tables (a query of
 collections or workspaces does not wait for them), the run inserts all
-those not inserted yet with one multi-row INSERT (and one for their
-dependencies), then attaches them to the session as loaded objects: the
-ORM's unit of work, which costs more per object than the INSERT itself,
-never sees them as new. Changes made to them afterwards are ordinary
-updates. The promises they make (items of the
-workflow-internal collection) are deferred the same way (see
-debusine.collections.base.DEFERRED_ITEMS_KEY) and inserted after them.
+those not inserted yet, with their dependencies, in one statement, then
+attaches them to the session as loaded objects: the ORM's unit of work,
+which costs more per object than the INSERT itself, never sees them as
+new. Changes made to them afterwards are ordinary updates.
 """
 
 from __future__ import annotations
