@@ -173,9 +173,15 @@ def test_ensure_child_follows_retries(
 
 def test_ensure_child_refuses_bad_workflow_data(make_workflow: MakeWorkflow) -> None:
     workflow = running_workflow(make_workflow)
-    with pytest.raises(TaskDataError, match="colour"):
+    # Each time: valid workflow data is remembered, refused data is not.
+    for _ in range(2):
+        with pytest.raises(TaskDataError, match="colour"):
+            workflow.work_request_ensure_child(
+                task_name="noop", task_data={}, workflow_data={"colour": "red"}
+            )
+    with pytest.raises(TaskDataError, match="workflow_data"):
         workflow.work_request_ensure_child(
-            task_name="noop", task_data={}, workflow_data={"colour": "red"}
+            task_name="noop", task_data={}, workflow_data={"display_name": {1, 2}}
         )
 
 
