@@ -24,9 +24,12 @@ def run(db_session: Session) -> Iterator[OrchestrationRun]:
     run.leave(db_session)
 
 
-def deferred_child(
-    db_session: Session, run: OrchestrationRun, parent: WorkRequest
+@pytest.fixture
+def child(
+    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
 ) -> WorkRequest:
+    """A workflow's child, created deferred: not inserted yet."""
+    parent = make_workflow()
     child = create_work_request(
         db_session,
         workspace=parent.workspace,
@@ -50,10 +53,8 @@ def inserted(db_session: Session, work_request_id: int) -> bool:
 
 
 def test_a_query_of_other_tables_lets_the_children_wait(
-    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
+    db_session: Session, child: WorkRequest
 ) -> None:
-    parent = make_workflow()
-    child = deferred_child(db_session, run, parent)
     db_session.execute(select(models.Collection.id))
     db_session.execute(select(models.Workspace.name))
     assert not inserted(db_session, child.id)
@@ -61,45 +62,35 @@ def test_a_query_of_other_tables_lets_the_children_wait(
 
 
 def test_a_query_of_work_requests_sees_them(
-    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
+    db_session: Session, child: WorkRequest
 ) -> None:
-    parent = make_workflow()
-    child = deferred_child(db_session, run, parent)
     found = db_session.scalars(
-        select(WorkRequest.id).where(WorkRequest.parent_id == parent.id)
+        select(WorkRequest.id).where(WorkRequest.parent_id == child.parent_id)
     ).all()
     assert found == [child.id]
     assert inspect(child).persistent
 
 
 def test_a_query_naming_them_in_a_subquery_sees_them(
-    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
+    db_session: Session, child: WorkRequest
 ) -> None:
-    parent = make_workflow()
-    child = deferred_child(db_session, run, parent)
     found = db_session.scalar(
         select(models.Workspace.id).where(
             exists().where(WorkRequest.id == child.id),
-            models.Workspace.id == parent.workspace_id,
+            models.Workspace.id == child.workspace_id,
         )
     )
-    assert found == parent.workspace_id
+    assert found == child.workspace_id
 
 
-def test_a_text_statement_sees_them(
-    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
-) -> None:
-    parent = make_workflow()
-    child = deferred_child(db_session, run, parent)
+def test_a_text_statement_sees_them(db_session: Session, child: WorkRequest) -> None:
     db_session.execute(text("SELECT 1"))
     assert inserted(db_session, child.id)
 
 
 def test_a_change_made_while_waiting_is_in_the_row(
-    db_session: Session, make_workflow: MakeWorkflow, run: OrchestrationRun
+    db_session: Session, child: WorkRequest
 ) -> None:
-    parent = make_workflow()
-    child = deferred_child(db_session, run, parent)
     db_session.execute(select(models.Collection.id))
     child.event_reactions = {"on_success": []}
     stored = db_session.scalar(

@@ -51,6 +51,21 @@ def pipeline(
     )
 
 
+def build_amd64_succeeded(
+    db_session: Session, workspace: models.Workspace, root: models.WorkRequest
+) -> None:
+    """The pipeline's amd64 build artifact replaces its promise."""
+    build = factories.ArtifactFactory(
+        workspace=workspace,
+        category="debian:upload",
+        data={"type": "dpkg", "changes_fields": {"Architecture": "amd64"}},
+    )
+    assert root.internal_collection is not None
+    get_manager(db_session, root.internal_collection).add_artifact(
+        build, name="build-amd64", replace=True
+    )
+
+
 def test_nothing_changed_populate_does_not_run_again(
     make_workflow: MakeWorkflow,
     workspace: models.Workspace,
@@ -112,16 +127,7 @@ def test_a_fulfilled_promise_populates_again(
 ) -> None:
     root = pipeline(make_workflow, workspace)
     orchestrate_workflow(root)
-    # The amd64 build succeeded: its artifact replaces the promise.
-    build = factories.ArtifactFactory(
-        workspace=workspace,
-        category="debian:upload",
-        data={"type": "dpkg", "changes_fields": {"Architecture": "amd64"}},
-    )
-    assert root.internal_collection is not None
-    get_manager(db_session, root.internal_collection).add_artifact(
-        build, name="build-amd64", replace=True
-    )
+    build_amd64_succeeded(db_session, workspace, root)
     populates.clear()
     orchestrate_workflow(root)
     assert populates == ["debian_pipeline"]
@@ -139,15 +145,7 @@ def test_a_change_to_another_workflows_collection_is_not_this_ones(
     orchestrate_workflow(first)
     orchestrate_workflow(second)
     # A promise of the second pipeline is fulfilled: only it populates again.
-    build = factories.ArtifactFactory(
-        workspace=workspace,
-        category="debian:upload",
-        data={"type": "dpkg", "changes_fields": {"Architecture": "amd64"}},
-    )
-    assert second.internal_collection is not None
-    get_manager(db_session, second.internal_collection).add_artifact(
-        build, name="build-amd64", replace=True
-    )
+    build_amd64_succeeded(db_session, workspace, second)
     populates.clear()
     orchestrate_workflow(first)
     assert populates == []
