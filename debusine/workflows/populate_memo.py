@@ -15,9 +15,14 @@ a collection's changed data or a new debusine version changes the
 fingerprint, and populate runs. The database computes the fingerprint:
 keeping it and checking it are one statement each.
 
-Not covered: a collection found by name that a collection of the same name,
-created later in a nearer workspace, now hides (populate would use the new
-one).
+Not covered:
+
+* a collection found by name that a collection of the same name, created
+  later in a nearer workspace, now hides (populate would use the new one);
+* a change committed by another transaction while populate runs, after
+  populate read the collection and before the fingerprint is taken (each
+  statement sees the latest commits, in PostgreSQL's default isolation):
+  the fingerprint includes it though populate did not see it.
 """
 
 from __future__ import annotations
