@@ -22,7 +22,9 @@ Once active, the orchestrator:
   idle workers, and `delete_expired` daily,
 * runs workflow passes (`debusine.orchestration.workflows`) in a thread of
   their own, whenever `notify_work_available` is called and at least every
-  tick, each followed by the wait-task step
+  tick, populating pending workflows on
+  `debusine.orchestrator.populate_processes` processes (default 1: this one;
+  see debusine.orchestration.pool), each pass followed by the wait-task step
   (`debusine.orchestration.wait_tasks`: start wait tasks, complete due
   delays) and the server-task step (`debusine.orchestration.server_tasks`,
   each task in its own transaction).
@@ -59,6 +61,7 @@ from debusine.bus.keys import ensure_server_keys, load_server_keys
 from debusine.bus.messages import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS
 from debusine.config import as_bool
 from debusine.models import Worker, WorkRequest, WorkRequestStatus
+from debusine.orchestration.pool import PopulatePool
 from debusine.orchestration.server_tasks import (
     connect_server_worker,
     run_pending_server_tasks,
@@ -181,6 +184,10 @@ class Orchestrator:
             settings.get("debusine.orchestrator.lost_worker_grace_seconds")
             or DEFAULT_LOST_WORKER_GRACE_SECONDS
         )
+        self.populate_processes = _positive_int(
+            settings, "debusine.orchestrator.populate_processes", 1
+        )
+        self.populate_pool: PopulatePool | None = None
         self._activated_at: float | None = None
         self.expiry_enabled = as_bool(
             settings.get("debusine.orchestration.expiry", "true")
@@ -313,6 +320,15 @@ class Orchestrator:
         with self.session_factory.begin() as session:
             # Server tasks a previous orchestrator left running run again.
             connect_server_worker(session)
+        if self.populate_processes > 1:
+            self.populate_pool = PopulatePool(
+                self.engine.url.render_as_string(hide_password=False),
+                self.populate_processes,
+            )
+            log.info(
+                "orchestrator: populating workflows on %d processes",
+                self.populate_processes,
+            )
         self._start_scheduler()
         self._start_workflow_loop()
 
@@ -346,6 +362,10 @@ class Orchestrator:
         self.active.clear()
         self._activated_at = None
         self._stop_workflow_loop()
+        if self.populate_pool is not None:
+            with contextlib.suppress(Exception):
+                self.populate_pool.close()
+            self.populate_pool = None
         if self.scheduler is not None:
             with contextlib.suppress(Exception):
                 self.scheduler.shutdown(wait=False)
@@ -426,7 +446,7 @@ class Orchestrator:
     def run_workflows(self) -> WorkflowPassReport | None:
         """One workflow pass; then workers hear of new work and aborts."""
         try:
-            report = run_workflow_pass(self.session_factory)
+            report = run_workflow_pass(self.session_factory, self.populate_pool)
         except Exception:
             log.exception("orchestrator: workflow pass failed")
             return None
@@ -501,6 +521,19 @@ class Orchestrator:
             len(report.artifacts),
             len(report.files),
         )
+
+
+def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def orchestrator_enabled(settings: Mapping[str, Any]) -> bool:

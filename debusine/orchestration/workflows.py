@@ -29,7 +29,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -47,6 +47,9 @@ from debusine.workflows.internal import (
     CALLBACK_TASK_NAME,
     SYNCHRONIZATION_POINT_TASK_NAME,
 )
+
+if TYPE_CHECKING:
+    from debusine.orchestration.pool import PopulatePool
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,16 @@ class WorkflowPassReport:
     # (work request id, worker id) of aborted children a worker was running.
     to_abort_on_workers: list[tuple[int, int]] = field(default_factory=list)
     statuses_updated: int = 0
+
+    def merge(self, other: WorkflowPassReport) -> None:
+        """Add what `other` (another round, another process) did."""
+        self.populated += other.populated
+        self.callbacks += other.callbacks
+        self.synchronization_points += other.synchronization_points
+        self.finished += other.finished
+        self.failed += other.failed
+        self.to_abort_on_workers += other.to_abort_on_workers
+        self.statuses_updated += other.statuses_updated
 
     @property
     def changed(self) -> bool:
@@ -215,8 +228,12 @@ def _root_needs_update(work_request: WorkRequest) -> None:
 
 
 def populate_pending_workflows(
-    session_factory: sessionmaker[Session], report: WorkflowPassReport
+    session_factory: sessionmaker[Session],
+    report: WorkflowPassReport,
+    pool: PopulatePool | None = None,
 ) -> None:
+    """Populate the pending workflows, highest priority first, on `pool`'s
+    processes if given (see debusine.orchestration.pool)."""
     ids = _ids(
         session_factory,
         select(WorkRequest.id)
@@ -227,6 +244,17 @@ def populate_pending_workflows(
         .order_by(*_priority_order())
         .limit(BATCH),
     )
+    if pool is not None and len(ids) > 1:
+        pool.populate(ids, report)
+    else:
+        populate_workflows(session_factory, ids, report)
+
+
+def populate_workflows(
+    session_factory: sessionmaker[Session], ids: list[int], report: WorkflowPassReport
+) -> None:
+    """Populate each of the workflows `ids` still pending, each in its own
+    transaction."""
 
     def handle(session: Session, work_request: WorkRequest) -> bool:
         if work_request.status != WorkRequestStatus.PENDING:
@@ -445,21 +473,19 @@ def update_runtime_statuses(
 # -- the pass ----------------------------------------------------------------
 
 
-def run_workflow_pass(session_factory: sessionmaker[Session]) -> WorkflowPassReport:
-    """Run the steps until nothing changes (at most MAX_ROUNDS times)."""
+def run_workflow_pass(
+    session_factory: sessionmaker[Session], pool: PopulatePool | None = None
+) -> WorkflowPassReport:
+    """Run the steps until nothing changes (at most MAX_ROUNDS times);
+    pending workflows are populated on `pool`'s processes if given."""
     report = WorkflowPassReport()
     for _ in range(MAX_ROUNDS):
         round_report = WorkflowPassReport()
-        populate_pending_workflows(session_factory, round_report)
+        populate_pending_workflows(session_factory, round_report, pool)
         complete_synchronization_points(session_factory, round_report)
         run_ready_callbacks(session_factory, round_report)
         finish_workflows(session_factory, round_report)
-        report.populated += round_report.populated
-        report.callbacks += round_report.callbacks
-        report.synchronization_points += round_report.synchronization_points
-        report.finished += round_report.finished
-        report.failed += round_report.failed
-        report.to_abort_on_workers += round_report.to_abort_on_workers
+        report.merge(round_report)
         if not round_report.changed:
             break
     update_runtime_statuses(session_factory, report)
@@ -470,6 +496,8 @@ __all__ = [
     "WorkflowPassReport",
     "compute_runtime_status",
     "fail_workflow",
+    "populate_pending_workflows",
+    "populate_workflows",
     "run_workflow_pass",
     "workflow_outcome",
 ]

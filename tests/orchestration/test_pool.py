@@ -1,0 +1,152 @@
+"""Pending workflows populated on a pool of processes, on a committed database."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from debusine import models
+from debusine.models import TaskType, WorkRequest, WorkRequestResult, WorkRequestStatus
+from debusine.orchestration import orchestrator as orchestrator_module
+from debusine.orchestration.orchestrator import Orchestrator
+from debusine.orchestration.pool import PopulatePool
+from debusine.orchestration.workflows import (
+    WorkflowPassReport,
+    populate_pending_workflows,
+)
+from debusine.work_requests import create_work_request
+from tests.bus.conftest import wait_for
+from tests.bus.test_handlers_wired import Database, make_database
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def database(scratch_database: str) -> Iterator[Database]:
+    db = make_database(scratch_database)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def pool(scratch_database: str) -> Iterator[PopulatePool]:
+    pool = PopulatePool(scratch_database, 2)
+    yield pool
+    pool.close()
+
+
+def create_workflows(
+    database: Database, task_name: str, task_data: dict[str, Any], count: int
+) -> list[int]:
+    with database.factory.begin() as session:
+        workspace = session.get_one(models.Workspace, database.workspace_id)
+        return [
+            create_work_request(
+                session,
+                workspace=workspace,
+                task_type=TaskType.WORKFLOW,
+                task_name=task_name,
+                task_data=task_data,
+                created_by=None,
+            ).id
+            for _ in range(count)
+        ]
+
+
+def children_per_workflow(database: Database, ids: list[int]) -> dict[int | None, int]:
+    with database.factory() as session:
+        rows = session.execute(
+            select(WorkRequest.parent_id, func.count())
+            .where(WorkRequest.parent_id.in_(ids))
+            .group_by(WorkRequest.parent_id)
+        )
+        return dict(rows.tuples().all())
+
+
+def test_each_pending_workflow_is_populated_once(
+    database: Database, pool: PopulatePool
+) -> None:
+    ids = create_workflows(database, "noop", {"children": 3}, 12)
+    report = WorkflowPassReport()
+    populate_pending_workflows(database.factory, report, pool)
+    assert sorted(report.populated) == ids
+    assert children_per_workflow(database, ids) == dict.fromkeys(ids, 3)
+    with database.factory() as session:
+        statuses = session.scalars(
+            select(WorkRequest.status).where(WorkRequest.id.in_(ids))
+        ).all()
+    assert set(statuses) == {WorkRequestStatus.RUNNING}
+    # Nothing is left pending: a second pass has nothing to do.
+    again = WorkflowPassReport()
+    populate_pending_workflows(database.factory, again, pool)
+    assert again.populated == []
+
+
+def test_a_workflow_that_fails_in_a_pool_process_is_reported(
+    database: Database, pool: PopulatePool
+) -> None:
+    fine = create_workflows(database, "noop", {"children": 1}, 2)
+    # Its source artifact does not exist: populate fails.
+    (broken,) = create_workflows(
+        database,
+        "debian_pipeline",
+        {"source_artifact": 999_999, "vendor": "debian", "codename": "sid"},
+        1,
+    )
+    report = WorkflowPassReport()
+    populate_pending_workflows(database.factory, report, pool)
+    assert report.failed == [broken]
+    assert sorted(report.populated) == sorted([*fine, broken])
+    with database.factory() as session:
+        workflow = session.get_one(WorkRequest, broken)
+        assert (workflow.status, workflow.result) == (
+            WorkRequestStatus.COMPLETED,
+            WorkRequestResult.ERROR,
+        )
+        assert workflow.output_data is not None
+        assert "999999" in workflow.output_data["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_populate_processes_must_be_a_positive_number(
+    database: Database, value: str
+) -> None:
+    with pytest.raises(ValueError, match="populate_processes must be a whole number"):
+        Orchestrator(
+            {"debusine.orchestrator.populate_processes": value}, database.factory
+        )
+
+
+def test_the_orchestrator_populates_on_its_pool(
+    database: Database, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    orchestrator = Orchestrator(
+        {
+            "debusine.data_dir": str(tmp_path / "data"),
+            "debusine.bus.bind": f"tcp://127.0.0.1:{port}",
+            "debusine.orchestrator.tick_seconds": "60",
+            "debusine.orchestrator.standby_retry_seconds": "0.2",
+            "debusine.orchestrator.populate_processes": "2",
+        },
+        database.factory,
+    ).start()
+    try:
+        assert orchestrator.active.wait(10)
+        assert orchestrator.populate_pool is not None
+        ids = create_workflows(database, "noop", {"children": 2}, 4)
+        orchestrator_module.notify_work_available()
+        wait_for(
+            lambda: children_per_workflow(database, ids) == dict.fromkeys(ids, 2),
+            timeout=60,
+        )
+    finally:
+        orchestrator.stop()
+    assert orchestrator.populate_pool is None
