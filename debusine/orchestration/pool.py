@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Batches per process and pass: small enough that a process that drew slow
 # workflows does not hold the others back, large enough to be worth a trip.
-BATCHES_PER_PROCESS = 4
+BATCHES_PER_PROCESS = 8
 
 # The session factory of a pool process (set by _start_process).
 _factory: sessionmaker[Session] | None = None
