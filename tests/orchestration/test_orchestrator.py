@@ -28,6 +28,7 @@ from debusine.orchestration.orchestrator import (
 from tests.bus.conftest import Worker as BusWorker
 from tests.bus.conftest import wait_for
 from tests.bus.test_handlers_wired import Database, make_database
+from tests.orchestration.test_pool import children_per_workflow, create_workflows
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -271,3 +272,31 @@ def test_work_of_a_worker_that_never_comes_back_is_retried(
     assert retry is not None
     assert worker.requests[0]["work_request_id"] == retry.id
     assert database.get(wr_id).status == WorkRequestStatus.ABORTED
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_populate_processes_must_be_a_positive_number(
+    database: Database, settings: dict[str, Any], value: str
+) -> None:
+    settings["debusine.orchestrator.populate_processes"] = value
+    with pytest.raises(ValueError, match="populate_processes must be a whole number"):
+        Orchestrator(settings, database.factory)
+
+
+def test_new_workflows_are_populated_on_the_pool_of_processes(
+    database: Database,
+    settings: dict[str, Any],
+    make_orchestrator: Callable[[], Orchestrator],
+) -> None:
+    settings["debusine.orchestrator.populate_processes"] = "2"
+    orchestrator = make_orchestrator()
+    assert orchestrator.active.wait(10)
+    assert orchestrator.populate_pool is not None
+    ids = create_workflows(database, "noop", {"children": 2}, 4)
+    orchestrator_module.notify_work_available()
+    wait_for(
+        lambda: children_per_workflow(database, ids) == dict.fromkeys(ids, 2),
+        timeout=60,
+    )
+    orchestrator.stop()
+    assert orchestrator.populate_pool is None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,25 +10,16 @@ from sqlalchemy import func, select
 
 from debusine import models
 from debusine.models import TaskType, WorkRequest, WorkRequestResult, WorkRequestStatus
-from debusine.orchestration import orchestrator as orchestrator_module
-from debusine.orchestration.orchestrator import Orchestrator
 from debusine.orchestration.pool import PopulatePool
 from debusine.orchestration.workflows import (
     WorkflowPassReport,
     populate_pending_workflows,
 )
 from debusine.work_requests import create_work_request
-from tests.bus.conftest import wait_for
-from tests.bus.test_handlers_wired import Database, make_database
+from tests.bus.test_handlers_wired import Database
+from tests.bus.test_handlers_wired import database as database
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def database(scratch_database: str) -> Iterator[Database]:
-    db = make_database(scratch_database)
-    yield db
-    db.engine.dispose()
 
 
 @pytest.fixture
@@ -110,43 +99,3 @@ def test_a_workflow_that_fails_in_a_pool_process_is_reported(
         )
         assert workflow.output_data is not None
         assert "999999" in workflow.output_data["errors"][0]["message"]
-
-
-@pytest.mark.parametrize("value", ["0", "two", "-1"])
-def test_populate_processes_must_be_a_positive_number(
-    database: Database, value: str
-) -> None:
-    with pytest.raises(ValueError, match="populate_processes must be a whole number"):
-        Orchestrator(
-            {"debusine.orchestrator.populate_processes": value}, database.factory
-        )
-
-
-def test_the_orchestrator_populates_on_its_pool(
-    database: Database, tmp_path: Path
-) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    orchestrator = Orchestrator(
-        {
-            "debusine.data_dir": str(tmp_path / "data"),
-            "debusine.bus.bind": f"tcp://127.0.0.1:{port}",
-            "debusine.orchestrator.tick_seconds": "60",
-            "debusine.orchestrator.standby_retry_seconds": "0.2",
-            "debusine.orchestrator.populate_processes": "2",
-        },
-        database.factory,
-    ).start()
-    try:
-        assert orchestrator.active.wait(10)
-        assert orchestrator.populate_pool is not None
-        ids = create_workflows(database, "noop", {"children": 2}, 4)
-        orchestrator_module.notify_work_available()
-        wait_for(
-            lambda: children_per_workflow(database, ids) == dict.fromkeys(ids, 2),
-            timeout=60,
-        )
-    finally:
-        orchestrator.stop()
-    assert orchestrator.populate_pool is None
