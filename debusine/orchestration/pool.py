@@ -21,9 +21,9 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from debusine.db.session import engine_from_settings, session_factory
 from debusine.orchestration.workflows import WorkflowPassReport, populate_workflows
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,16 @@ _factory: sessionmaker[Session] | None = None
 def _start_process(database_url: str, log_level: int) -> None:
     global _factory
     logging.basicConfig(level=log_level)
-    _factory = sessionmaker(create_engine(database_url, pool_size=1))
+    # Configured as the server's own engine, with the one connection it needs.
+    _factory = session_factory(
+        engine_from_settings(
+            {
+                "sqlalchemy.url": database_url,
+                "sqlalchemy.pool_size": 1,
+                "sqlalchemy.max_overflow": 0,
+            }
+        )
+    )
 
 
 def _populate(ids: list[int]) -> WorkflowPassReport:
