@@ -20,6 +20,7 @@ import math
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,11 +66,15 @@ class PopulatePool:
         if processes < 2:
             raise ValueError("a populate pool needs at least 2 processes")
         self.processes = processes
-        self._executor = ProcessPoolExecutor(
-            max_workers=processes,
+        self._database_url = database_url
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_process,
-            initargs=(database_url, logging.getLogger().getEffectiveLevel()),
+            initargs=(self._database_url, logging.getLogger().getEffectiveLevel()),
         )
 
     def populate(self, ids: Sequence[int], report: WorkflowPassReport) -> None:
@@ -79,8 +84,16 @@ class PopulatePool:
             return
         size = max(1, math.ceil(len(ids) / (self.processes * BATCHES_PER_PROCESS)))
         batches = [list(ids[i : i + size]) for i in range(0, len(ids), size)]
-        for done in self._executor.map(_populate, batches):
-            report.merge(done)
+        try:
+            for done in self._executor.map(_populate, batches):
+                report.merge(done)
+        except BrokenProcessPool:
+            # A process died (killed, out of memory): what it had not
+            # committed is still pending, for the next pass, on new processes.
+            log.warning("populate pool: a process died; starting new ones")
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
+            raise
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -99,3 +103,23 @@ def test_a_workflow_that_fails_in_a_pool_process_is_reported(
         )
         assert workflow.output_data is not None
         assert "999999" in workflow.output_data["errors"][0]["message"]
+
+
+def test_a_pool_that_lost_a_process_starts_new_ones(
+    database: Database, pool: PopulatePool
+) -> None:
+    first = create_workflows(database, "noop", {"children": 1}, 4)
+    populate_pending_workflows(database.factory, WorkflowPassReport(), pool)
+    assert children_per_workflow(database, first) == dict.fromkeys(first, 1)
+    processes = multiprocessing.active_children()
+    assert len(processes) == 2
+    os.kill(processes[0].pid or 0, signal.SIGKILL)
+    processes[0].join(10)
+    later = create_workflows(database, "noop", {"children": 1}, 4)
+    # The pass that finds the process gone fails; the next one, on new
+    # processes, populates what is still pending.
+    with pytest.raises(BrokenProcessPool):
+        populate_pending_workflows(database.factory, WorkflowPassReport(), pool)
+    report = WorkflowPassReport()
+    populate_pending_workflows(database.factory, report, pool)
+    assert children_per_workflow(database, later) == dict.fromkeys(later, 1)
