@@ -137,7 +137,7 @@ def _fingerprint(is_recorded: ColumnElement[bool]) -> ColumnElement[str]:
 
 
 @functools.cache
-def _memo_holds() -> ColumnElement[bool]:
+def _check_statement() -> Select[tuple[bool]]:
     # The work request is that of the enclosing query, two levels up.
     recorded = select(
         cast(
@@ -146,14 +146,10 @@ def _memo_holds() -> ColumnElement[bool]:
         )
     ).correlate(WorkRequest)
     # = ANY(ARRAY(...)): looked up by primary key, not by scanning collections.
-    return WorkRequest.populate_memo["fingerprint"].astext == _fingerprint(
+    holds = WorkRequest.populate_memo["fingerprint"].astext == _fingerprint(
         Collection.id == func.any(func.array(recorded.scalar_subquery()))
     )
-
-
-@functools.cache
-def _check_statement() -> Select[tuple[bool]]:
-    return select(_memo_holds()).where(WorkRequest.id == bindparam("memo_of"))
+    return select(holds).where(WorkRequest.id == bindparam("memo_of"))
 
 
 @functools.cache
